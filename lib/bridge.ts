@@ -1,0 +1,205 @@
+/**
+ * The bridge: wires the MCP server, the access configuration and the Discord
+ * connection together. It answers the MCP handshake first and loads
+ * discord.js afterwards, so Claude Code never waits on Discord.
+ *
+ * @module
+ */
+import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
+import type { Access } from "./access/schema.ts";
+import type { Config } from "./config.ts";
+import type { DiscordConnection } from "./discord/client.ts";
+import type { ButtonClick, DiscordPort, DiscordState, InteractionAnswer } from "./discord/port.ts";
+import { decideInbound, groupFor } from "./gate.ts";
+import { describeError, log } from "./log.ts";
+import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/server.ts";
+import { type InboundMessage, toChannelEvent } from "./notification.ts";
+import { PermissionRelay } from "./permission/relay.ts";
+import { TOOLS } from "./tools/mod.ts";
+import { type ToolContext, ToolError } from "./tools/tool.ts";
+import { TypingIndicator } from "./typing.ts";
+
+/** The access configuration as the bridge sees it at one moment. */
+export type AccessView =
+  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: false; error: string };
+
+/** Where the bridge reads `access.json` from (re-read only when it changed). */
+export interface AccessSource {
+  read(): AccessView;
+}
+
+/** A running bridge. */
+export interface Bridge {
+  mcp: McpBridge;
+  /** Resolves when the bridge has shut down. */
+  closed: Promise<void>;
+  shutdown(reason: string): Promise<void>;
+}
+
+/** Options for {@link startBridge}. */
+export interface BridgeOptions {
+  config: Config;
+  access: AccessSource;
+  /** Why the bridge may not log in even with a token (e.g. another session holds it). */
+  loginBlocked?: () => string | undefined;
+}
+
+/** Starts the bridge: MCP over stdio at once, then the Discord login. */
+export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
+  const { config } = opts;
+  let discord: DiscordConnection | undefined;
+  let discordState: DiscordState = config.DISCORD_BOT_TOKEN
+    ? { state: "starting" }
+    : { state: "failed", reason: missingTokenReason(config) };
+  let lastGuildChat: string | undefined;
+
+  const typing = new TypingIndicator({
+    send: (chatId) => discord ? discord.sendTyping(chatId) : Promise.resolve(),
+  });
+
+  const readAccess = (): Access => {
+    const view = opts.access.read();
+    if (!view.ok) {
+      throw new ToolError(
+        `access.json is unusable, so nothing is sent or delivered until it is fixed: ${view.error}`,
+      );
+    }
+    return view.access;
+  };
+
+  const context: ToolContext = {
+    stateDir: config.DISCORD_STATE_DIR,
+    apiUrl: config.DISCORD_API_URL,
+    access: readAccess,
+    discord(): DiscordPort {
+      const s = discordState;
+      if (discord && (s.state === "ready" || s.state === "reconnecting")) return discord;
+      if (s.state === "failed") throw new ToolError(`Discord is not connected: ${s.reason}`);
+      if (s.state === "stopped") throw new ToolError("the bridge is shutting down");
+      throw new ToolError("Discord is still connecting; try again in a few seconds");
+    },
+    onSent: (chatId) => typing.stop(chatId),
+  };
+
+  const mcp = createMcpServer({
+    tools: TOOLS,
+    context,
+    log,
+    onPermissionRequest: (req: PermissionRequest) => void relay.request(req),
+  });
+
+  const connected = (): DiscordPort | undefined =>
+    discord && (discordState.state === "ready" || discordState.state === "reconnecting")
+      ? discord
+      : undefined;
+  const relay = new PermissionRelay({
+    discord: connected,
+    access: () => {
+      const view = opts.access.read();
+      return view.ok ? view.access : undefined;
+    },
+    sendVerdict: (id, behavior) => mcp.sendVerdict(id, behavior),
+    lastGuildChat: () => {
+      const view = opts.access.read();
+      // Only while that channel is still opted in.
+      if (!lastGuildChat || !view.ok) return undefined;
+      return groupFor(view.access, lastGuildChat, lastGuildParent) ? lastGuildChat : undefined;
+    },
+    log,
+  });
+  let lastGuildParent: string | undefined;
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((r) => resolveClosed = r);
+  let stopping = false;
+  const shutdown = async (reason: string) => {
+    if (stopping) return closed;
+    stopping = true;
+    log(`shutting down (${reason})`);
+    typing.stopAll();
+    relay.stop();
+    // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
+    const hardStop = setTimeout(() => Deno.exit(0), 1_500);
+    try {
+      await discord?.stop();
+    } catch (err) {
+      log(`error while closing Discord: ${describeError(err)}`);
+    }
+    await mcp.server.close().catch(() => {});
+    clearTimeout(hardStop);
+    resolveClosed();
+  };
+
+  const transport = new StdioServerTransport();
+  transport.onclose = () => void shutdown("MCP connection closed");
+  await mcp.server.connect(transport);
+  watchStdinEnd(() => void shutdown("stdin closed"));
+
+  const onMessage = (msg: InboundMessage) => {
+    const view = opts.access.read();
+    if (!view.ok) return; // fail closed; the store already explained why on stderr
+    const decision = decideInbound(view.access, msg, view.mentionPatterns);
+    if (decision.action !== "deliver") return;
+    if (relay.interceptText(msg, view.access)) return;
+    if (!msg.isDm) {
+      lastGuildChat = msg.channelId;
+      lastGuildParent = msg.parentId;
+    }
+    mcp.sendEvent(toChannelEvent(msg)).catch((err) => {
+      log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
+    });
+    typing.start(msg.channelId);
+    const ack = view.access.ackReaction;
+    if (ack && discord) {
+      discord.addReaction(msg.channelId, msg.id, ack).catch((err) => {
+        log(`could not add ackReaction ${JSON.stringify(ack)}: ${describeError(err)}`);
+      });
+    }
+  };
+
+  const token = config.DISCORD_BOT_TOKEN;
+  const blocked = opts.loginBlocked?.();
+  if (blocked) {
+    discordState = { state: "failed", reason: blocked };
+    log(blocked);
+  } else if (!token) {
+    log((discordState as { reason: string }).reason);
+  } else {
+    // Loaded only now: discord.js takes longer to load than the handshake should.
+    const { connectDiscord } = await import("./discord/client.ts");
+    if (!stopping) {
+      discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
+        onMessage,
+        onButton: (click: ButtonClick): Promise<InteractionAnswer> => relay.click(click),
+        onState(next) {
+          const before = discordState.state;
+          discordState = next;
+          if (next.state === "ready" && before !== "ready") {
+            log(`connected to Discord as ${next.botName} (${next.botId})`);
+          } else if (next.state === "failed") {
+            log(next.reason);
+          } else if (next.state === "reconnecting") {
+            log("gateway connection lost; reconnecting");
+          }
+        },
+      });
+    }
+  }
+
+  return { mcp, closed, shutdown };
+}
+
+function missingTokenReason(config: Config): string {
+  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure <token>\` (stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
+}
+
+/** Calls `onEnd` once stdin reaches EOF (Claude Code closed the session). */
+function watchStdinEnd(onEnd: () => void): void {
+  // The SDK's stdio transport reads node:process stdin; it reports EOF as
+  // "end"/"close" on that stream, which it does not forward to onclose.
+  import("node:process").then(({ default: process }) => {
+    process.stdin.once("end", onEnd);
+    process.stdin.once("close", onEnd);
+  });
+}

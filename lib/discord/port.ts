@@ -1,0 +1,82 @@
+/**
+ * The plain-data boundary between the core and Discord. The core (gate,
+ * tools, permission relay) speaks only these types; `client.ts` translates
+ * them to and from discord.js. Message bodies are Discord REST v10 JSON.
+ *
+ * @module
+ */
+import type { ChatFacts } from "../gate.ts";
+
+/** A Discord REST message body (create or edit). */
+export interface MessageBody {
+  content?: string;
+  components?: unknown[];
+  allowed_mentions?: {
+    parse: string[];
+    replied_user?: boolean;
+    users?: string[];
+    roles?: string[];
+  };
+  message_reference?: { message_id: string; fail_if_not_exists?: boolean };
+  attachments?: unknown[];
+  flags?: number;
+}
+
+/** A file to upload with a message. */
+export interface FileUpload {
+  name: string;
+  data: Uint8Array;
+  contentType?: string;
+}
+
+/** A message as read back from history. */
+export interface HistoryMessage {
+  id: string;
+  timestamp: string;
+  authorId: string;
+  authorName: string;
+  content: string;
+  attachments: { id: string; name: string; contentType?: string; size: number; url: string }[];
+}
+
+/** A button click, reduced to what the permission relay decides on. */
+export interface ButtonClick {
+  customId: string;
+  userId: string;
+  userName: string;
+  channelId: string;
+  messageId: string;
+  guildId?: string;
+}
+
+/** How the bridge answers an interaction (within Discord's 3-second window). */
+export type InteractionAnswer =
+  | { kind: "update"; body: MessageBody }
+  | { kind: "ephemeral"; content: string };
+
+/** Connection state, as tools and logs report it. */
+export type DiscordState =
+  | { state: "starting" }
+  | { state: "ready"; botId: string; botName: string }
+  | { state: "reconnecting"; botId: string; botName: string }
+  | { state: "failed"; reason: string }
+  | { state: "stopped" };
+
+/** What the core needs from a Discord connection. */
+export interface DiscordPort {
+  /** Current connection state. */
+  status(): DiscordState;
+  /** What kind of chat an ID is (for the outbound gate). Throws for unknown chats. */
+  chatFacts(chatId: string): Promise<ChatFacts>;
+  /** The DM channel with a user, opened if needed. */
+  openDm(userId: string): Promise<string>;
+  sendMessage(chatId: string, body: MessageBody, files?: FileUpload[]): Promise<{ id: string }>;
+  editMessage(chatId: string, messageId: string, body: MessageBody): Promise<{ id: string }>;
+  addReaction(chatId: string, messageId: string, emoji: string): Promise<void>;
+  fetchMessages(
+    chatId: string,
+    opts: { limit: number; after?: string },
+  ): Promise<HistoryMessage[]>;
+  fetchMessage(chatId: string, messageId: string): Promise<HistoryMessage>;
+  sendTyping(chatId: string): Promise<void>;
+}

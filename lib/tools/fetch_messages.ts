@@ -1,0 +1,53 @@
+/**
+ * `fetch_messages`: recent history of an allowed chat, oldest first.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { formatHistory } from "../text/history.ts";
+import { describeDiscordErrorLite } from "./errors.ts";
+import { SnowflakeSchema } from "./reply.ts";
+import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
+
+/** Input of the `fetch_messages` tool. */
+export const FetchMessagesInput = z.object({
+  channel: SnowflakeSchema.describe("chat_id of the DM or channel"),
+  limit: z.number().int().min(1).max(100).default(20).describe(
+    "How many messages (1-100, default 20)",
+  ),
+});
+
+/** The `fetch_messages` tool. */
+export const fetchMessagesTool = defineTool({
+  name: "fetch_messages",
+  description:
+    'Fetch recent messages of an allowed Discord chat, oldest first, each with time, author ("me" for this bot), text and message ID. Discord has no search for bots: this is the only way to look back.',
+  input: FetchMessagesInput,
+  async run(ctx, args) {
+    const discord = await requireAllowedChat(ctx, args.channel);
+    let rows;
+    try {
+      rows = await discord.fetchMessages(args.channel, { limit: args.limit });
+    } catch (err) {
+      throw new ToolError(`could not read history: ${describeDiscordErrorLite(err)}`);
+    }
+    // Discord returns newest first.
+    const ordered = [...rows].sort((a, b) => compareSnowflakes(a.id, b.id));
+    return formatHistory(
+      ordered.map((m) => ({
+        id: m.id,
+        timestamp: m.timestamp,
+        authorId: m.authorId,
+        authorName: m.authorName,
+        content: m.content,
+        attachmentCount: m.attachments.length,
+      })),
+      botIdOf(discord),
+    );
+  },
+});
+
+/** Orders Discord IDs numerically (they are too large for numbers). */
+export function compareSnowflakes(a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+}

@@ -1,0 +1,97 @@
+/**
+ * A ready-made test world: an emulator with a bot, an allowlisted user
+ * (alice), a stranger (mallory), another bot, a guild with an opted-in
+ * channel, a thread in it and a channel that is not opted in; plus a bridge
+ * started against it exactly as Claude Code starts it.
+ *
+ * @module
+ */
+import { type DiscordEmulator, startEmulator } from "../emulator/mod.ts";
+import { type BridgeUnderTest, makeStateDir, startBridge } from "./bridge.ts";
+
+/** Everything a bridge end-to-end test needs. */
+export interface World {
+  emu: DiscordEmulator;
+  bridge: BridgeUnderTest;
+  stateDir: string;
+  alice: { id: string; username: string };
+  mallory: { id: string; username: string };
+  otherBot: { id: string; username: string };
+  guildId: string;
+  /** Opted in with requireMention true. */
+  channelId: string;
+  /** Opted in with requireMention false. */
+  openChannelId: string;
+  /** A thread under `channelId`. */
+  threadId: string;
+  /** Not opted in. */
+  closedChannelId: string;
+  aliceDm: string;
+  malloryDm: string;
+  dispose(): Promise<void>;
+}
+
+/** Options for {@link makeWorld}. */
+export interface WorldOptions {
+  /** Extra access.json keys (merged over the defaults). */
+  access?: Record<string, unknown>;
+  /** Write no access.json at all. */
+  noAccessFile?: boolean;
+  env?: Record<string, string>;
+  /** Do not wait for the Discord login. */
+  skipReady?: boolean;
+}
+
+/** Builds the world and starts the bridge; waits until it is logged in. */
+export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
+  const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
+  const alice = emu.addUser({ username: "alice" });
+  const mallory = emu.addUser({ username: "mallory" });
+  const otherBot = emu.addUser({ username: "otherbot", bot: true });
+  const guild = emu.addGuild({ name: "test guild" });
+  const channel = emu.addTextChannel(guild.id, { name: "general" });
+  const open = emu.addTextChannel(guild.id, { name: "open" });
+  const closed = emu.addTextChannel(guild.id, { name: "closed" });
+  const thread = emu.addThread(channel.id, { name: "a thread" });
+  const aliceDm = emu.dmChannel(alice.id).id;
+  const malloryDm = emu.dmChannel(mallory.id).id;
+  const access = {
+    dmPolicy: "allowlist",
+    allowFrom: [alice.id],
+    groups: {
+      [channel.id]: { requireMention: true, allowFrom: [] },
+      [open.id]: { requireMention: false, allowFrom: [] },
+    },
+    ...opts.access,
+  };
+  const stateDir = await makeStateDir(opts.noAccessFile ? undefined : access);
+  const bridge = await startBridge({
+    env: {
+      DISCORD_BOT_TOKEN: emu.token,
+      DISCORD_API_URL: emu.apiUrl,
+      DISCORD_STATE_DIR: stateDir,
+      ...opts.env,
+    },
+  });
+  if (!opts.skipReady) await bridge.waitForStderr("connected to Discord as", 15_000);
+  return {
+    emu,
+    bridge,
+    stateDir,
+    alice,
+    mallory,
+    otherBot,
+    guildId: guild.id,
+    channelId: channel.id,
+    openChannelId: open.id,
+    threadId: thread.id,
+    closedChannelId: closed.id,
+    aliceDm,
+    malloryDm,
+    async dispose() {
+      await bridge.close();
+      await emu.close();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    },
+  };
+}
