@@ -1,0 +1,386 @@
+/**
+ * Message-component interactions: INTERACTION_CREATE for a button click, the
+ * 3-second callback window, callback types 4/5/6/7/9, and the 15-minute
+ * interaction webhook (follow-ups and `@original`).
+ *
+ * @module
+ */
+import type { Messages } from "./messages.ts";
+import type { Gateway } from "./gateway.ts";
+import type { Message, User, World } from "./state.ts";
+import { ApiError, Errors, formError, validateMessagePayload } from "./validate.ts";
+import type { FileInput } from "./messages.ts";
+
+/** How long Discord waits for the initial callback. */
+export const CALLBACK_WINDOW_MS = 3_000;
+/** How long the interaction token stays valid for follow-ups. */
+export const TOKEN_LIFETIME_MS = 15 * 60_000;
+
+/** Callback data as the bot sent it (typed loosely on purpose: tests dig into it). */
+// deno-lint-ignore no-explicit-any
+export type CallbackData = any;
+
+/** What happened to a button click. */
+export interface InteractionOutcome {
+  /** Whether the bot answered the callback within 3 s. */
+  acknowledged: boolean;
+  /** The callback body the bot sent (type and data). */
+  callback?: { type: number; data?: CallbackData };
+  /** Milliseconds from dispatch to callback (or to the timeout). */
+  ms: number;
+  /** The interaction id. */
+  interactionId: string;
+  /** For type 4/5: the response message (ephemeral ones are only visible here). */
+  message?: Message;
+  /** Whether the response is ephemeral (flags 64). */
+  ephemeral: boolean;
+}
+
+/** An interaction as the emulator tracks it. */
+export interface InteractionRecord {
+  id: string;
+  token: string;
+  customId: string;
+  userId: string;
+  channelId: string;
+  messageId: string;
+  createdAt: number;
+  callback?: { type: number; data?: CallbackData };
+  /** Response message for callbacks 4/5 (may be ephemeral). */
+  response?: Message;
+  /** Follow-up messages (ephemeral ones are stored only here). */
+  followUps: Message[];
+  resolve?: (o: InteractionOutcome) => void;
+  timer?: ReturnType<typeof setTimeout>;
+  dispatchedAt: number;
+}
+
+const EPHEMERAL = 1 << 6;
+const LOADING = 1 << 7;
+
+/** The interaction registry of one emulator. */
+export class Interactions {
+  /** Every interaction created, in order. */
+  readonly records: InteractionRecord[] = [];
+  readonly #byId = new Map<string, InteractionRecord>();
+
+  /** Creates the registry. */
+  constructor(
+    private readonly world: World,
+    private readonly gateway: Gateway,
+    private readonly messages: Messages,
+    private readonly applicationId: string,
+  ) {}
+
+  /** Dispatches INTERACTION_CREATE for a button on a bot message; resolves on callback or after 3 s. */
+  clickButton(
+    opts: { userId: string; messageId: string; customId: string },
+  ): Promise<InteractionOutcome> {
+    const world = this.world;
+    const user = world.users.get(opts.userId);
+    if (!user) throw new Error(`clickButton: unknown user ${opts.userId}`);
+    const message = world.findMessageAnywhere(opts.messageId);
+    if (!message) throw new Error(`clickButton: unknown message ${opts.messageId}`);
+    if (message.author.id !== world.bot.id) {
+      throw new Error(`clickButton: message ${opts.messageId} was not sent by the bot`);
+    }
+    const button = findButton(message.components, opts.customId);
+    if (!button) {
+      throw new Error(
+        `clickButton: message ${opts.messageId} has no button with custom_id ${opts.customId}`,
+      );
+    }
+    if (button.disabled === true) {
+      throw new Error(`clickButton: button ${opts.customId} is disabled`);
+    }
+    const channel = world.channels.get(message.channel_id)!;
+    const id = world.ids.next();
+    // Real tokens are base64 of "interaction:<id>:<secret>" (no characters that need URL escaping).
+    const token = btoa(`interaction:${id}:${randomToken(64)}`).replace(/=+$/, "");
+    const record: InteractionRecord = {
+      id,
+      token,
+      customId: opts.customId,
+      userId: user.id,
+      channelId: channel.id,
+      messageId: message.id,
+      createdAt: Date.now(),
+      followUps: [],
+      dispatchedAt: performance.now(),
+    };
+    this.records.push(record);
+    this.#byId.set(id, record);
+    const guildId = channel.guild_id;
+    const payload: Record<string, unknown> = {
+      app_permissions: guildId ? "1071698660929" : "1125899906842623",
+      application_id: this.applicationId,
+      attachment_size_limit: 10_485_760,
+      authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
+      channel: channelPartial(channel),
+      channel_id: channel.id,
+      context: guildId ? 0 : 1,
+      data: { component_type: 2, custom_id: opts.customId, id: button.id ?? 1 },
+      entitlement_sku_ids: [],
+      entitlements: [],
+      id,
+      locale: "en-US",
+      message: this.messages.serialize(message, "rest"),
+      token,
+      type: 3,
+      version: 1,
+    };
+    if (guildId) {
+      payload.guild_id = guildId;
+      payload.guild = { id: guildId, locale: "en-US", features: [] };
+      payload.guild_locale = "en-US";
+      payload.member = { ...world.member(guildId, user.id, true), permissions: "1071698660929" };
+    } else {
+      payload.user = { ...user };
+    }
+    const promise = new Promise<InteractionOutcome>((resolve) => {
+      record.resolve = resolve;
+      record.timer = setTimeout(() => {
+        record.timer = undefined;
+        if (record.callback) return;
+        record.resolve = undefined;
+        resolve({
+          acknowledged: false,
+          ms: performance.now() - record.dispatchedAt,
+          interactionId: id,
+          ephemeral: false,
+        });
+      }, CALLBACK_WINDOW_MS);
+    });
+    record.dispatchedAt = performance.now();
+    this.gateway.dispatch("INTERACTION_CREATE", payload);
+    return promise;
+  }
+
+  /** Handles POST /interactions/{id}/{token}/callback. Returns the response body (or null for 204). */
+  callback(
+    id: string,
+    token: string,
+    body: unknown,
+    files: FileInput[],
+    withResponse: boolean,
+  ): Record<string, unknown> | null {
+    const record = this.#byId.get(id);
+    if (!record || record.token !== token) throw Errors.unknownInteraction();
+    if (record.callback) throw Errors.alreadyAcknowledged();
+    if (Date.now() - record.createdAt > CALLBACK_WINDOW_MS) throw Errors.unknownInteraction();
+    if (typeof body !== "object" || body === null) {
+      throw formError(["type"], "BASE_TYPE_REQUIRED", "This field is required");
+    }
+    const { type, data } = body as { type?: unknown; data?: Record<string, unknown> };
+    if (![4, 5, 6, 7, 9].includes(type as number)) {
+      throw formError(
+        ["type"],
+        "BASE_TYPE_CHOICES",
+        "Value must be one of {4, 5, 6, 7, 9, 10, 12}.",
+      );
+    }
+    const world = this.world;
+    const channel = world.channels.get(record.channelId)!;
+    const target = world.findMessage(record.channelId, record.messageId);
+    let resource: Record<string, unknown> = { type };
+    if (type === 4) {
+      validateMessagePayload(data ?? {}, { edit: false, fileCount: files.length });
+      record.response = this.#respond(record, data ?? {}, files, false);
+      resource.message = this.messages.serialize(record.response, "rest");
+    } else if (type === 5) {
+      record.response = this.#respond(record, { flags: data?.flags }, [], true);
+      resource.message = this.messages.serialize(record.response, "rest");
+    } else if (type === 7) {
+      validateMessagePayload(data ?? {}, { edit: true, fileCount: files.length });
+      if (!target) throw Errors.unknownMessage();
+      this.messages.edit(target, data ?? {}, files);
+      resource.message = this.messages.serialize(target, "rest");
+    } else if (type === 9) {
+      const d = data ?? {};
+      if (typeof d.custom_id !== "string" || typeof d.title !== "string") {
+        throw formError(["data", "custom_id"], "BASE_TYPE_REQUIRED", "This field is required");
+      }
+      resource = { type };
+    }
+    record.callback = { type: type as number, data };
+    if (record.timer !== undefined) clearTimeout(record.timer);
+    record.timer = undefined;
+    const ephemeral = record.response ? (record.response.flags & EPHEMERAL) !== 0 : false;
+    record.resolve?.({
+      acknowledged: true,
+      callback: record.callback,
+      ms: performance.now() - record.dispatchedAt,
+      interactionId: record.id,
+      message: record.response,
+      ephemeral,
+    });
+    record.resolve = undefined;
+    void channel;
+    if (!withResponse) return null;
+    const interaction: Record<string, unknown> = { id: record.id, type: 3 };
+    if (record.response) {
+      interaction.response_message_id = record.response.id;
+      interaction.response_message_loading = type === 5;
+      interaction.response_message_ephemeral = ephemeral;
+    }
+    return { interaction, resource };
+  }
+
+  #respond(
+    record: InteractionRecord,
+    data: Record<string, unknown>,
+    files: FileInput[],
+    loading: boolean,
+  ): Message {
+    const channel = this.world.channels.get(record.channelId)!;
+    const user = this.world.users.get(record.userId)!;
+    const flags = Number(data.flags ?? 0);
+    const ephemeral = (flags & EPHEMERAL) !== 0;
+    const message = this.messages.create(channel, this.world.bot, {
+      content: data.content as string | undefined,
+      embeds: data.embeds as unknown[] | undefined,
+      components: data.components as unknown[] | undefined,
+      flags,
+      tts: data.tts as boolean | undefined,
+      files,
+      allowedMentions: data.allowed_mentions as Record<string, unknown> | undefined,
+      ephemeral,
+      extra: {
+        application_id: this.applicationId,
+        webhook_id: this.applicationId,
+        interaction_metadata: interactionMetadata(record, user, channel.guild_id),
+      },
+    });
+    if (loading) message.flags |= LOADING;
+    return message;
+  }
+
+  #webhookRecord(applicationId: string, token: string): InteractionRecord {
+    if (applicationId !== this.applicationId) throw Errors.unknownWebhook();
+    const record = this.records.find((r) => r.token === token);
+    if (!record || Date.now() - record.createdAt > TOKEN_LIFETIME_MS) throw Errors.unknownWebhook();
+    if (!record.callback) throw Errors.unknownWebhook();
+    return record;
+  }
+
+  #webhookMessage(record: InteractionRecord, messageId: string): Message {
+    if (messageId === "@original") {
+      if (record.response) return record.response;
+      if (record.callback?.type === 6 || record.callback?.type === 7) {
+        const m = this.world.findMessage(record.channelId, record.messageId);
+        if (m) return m;
+      }
+      throw Errors.unknownMessage();
+    }
+    const found = [record.response, ...record.followUps].find((m) => m?.id === messageId) ??
+      this.world.findMessage(record.channelId, messageId);
+    if (!found || found.webhook_id !== this.applicationId && found.id !== record.messageId) {
+      throw Errors.unknownMessage();
+    }
+    return found;
+  }
+
+  /** POST /webhooks/{app}/{token}: a follow-up message. */
+  followUp(
+    applicationId: string,
+    token: string,
+    body: Record<string, unknown>,
+    files: FileInput[],
+  ): Message {
+    const record = this.#webhookRecord(applicationId, token);
+    validateMessagePayload(body, { edit: false, fileCount: files.length });
+    const m = this.#respond(record, body, files, false);
+    record.followUps.push(m);
+    return m;
+  }
+
+  /** GET /webhooks/{app}/{token}/messages/{id|@original}. */
+  get(applicationId: string, token: string, messageId: string): Message {
+    return this.#webhookMessage(this.#webhookRecord(applicationId, token), messageId);
+  }
+
+  /** PATCH /webhooks/{app}/{token}/messages/{id|@original}. */
+  edit(
+    applicationId: string,
+    token: string,
+    messageId: string,
+    body: Record<string, unknown>,
+    files: FileInput[],
+  ): Message {
+    const record = this.#webhookRecord(applicationId, token);
+    const message = this.#webhookMessage(record, messageId);
+    validateMessagePayload(body, { edit: true, fileCount: files.length });
+    message.flags &= ~LOADING;
+    return this.messages.edit(message, body, files);
+  }
+
+  /** DELETE /webhooks/{app}/{token}/messages/{id|@original}. */
+  delete(applicationId: string, token: string, messageId: string): void {
+    const record = this.#webhookRecord(applicationId, token);
+    const message = this.#webhookMessage(record, messageId);
+    if (message.flags & EPHEMERAL) {
+      if (record.response === message) record.response = undefined;
+      record.followUps = record.followUps.filter((m) => m !== message);
+      return;
+    }
+    const channel = this.world.channels.get(message.channel_id)!;
+    this.messages.remove(channel, message);
+  }
+
+  /** Clears pending timers (emulator shutdown); pending clicks resolve as unacknowledged. */
+  shutdown(): void {
+    for (const r of this.records) {
+      if (r.timer !== undefined) clearTimeout(r.timer);
+      r.timer = undefined;
+      r.resolve?.({
+        acknowledged: false,
+        ms: performance.now() - r.dispatchedAt,
+        interactionId: r.id,
+        ephemeral: false,
+      });
+      r.resolve = undefined;
+    }
+  }
+}
+
+/** Throws unless `e` is an ApiError (helper for callers wanting typed errors). */
+export function isApiError(e: unknown): e is ApiError {
+  return e instanceof ApiError;
+}
+
+function interactionMetadata(
+  record: InteractionRecord,
+  user: User,
+  guildId?: string,
+): Record<string, unknown> {
+  return {
+    id: record.id,
+    type: 3,
+    user: { ...user },
+    authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
+    interacted_message_id: record.messageId,
+  };
+}
+
+function channelPartial(channel: { [k: string]: unknown }): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...channel };
+  return out;
+}
+
+function findButton(components: unknown[], customId: string): Record<string, unknown> | undefined {
+  for (const row of components) {
+    const children = (row as { components?: unknown[] }).components ?? [];
+    for (const c of children) {
+      const comp = c as Record<string, unknown>;
+      if (comp.type === 2 && comp.custom_id === customId) return comp;
+    }
+  }
+  return undefined;
+}
+
+/** Random URL-safe token characters. */
+export function randomToken(length: number): string {
+  const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+  const bytes = crypto.getRandomValues(new Uint8Array(length));
+  return [...bytes].map((b) => alphabet[b % alphabet.length]).join("");
+}
