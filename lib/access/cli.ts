@@ -68,6 +68,7 @@ async function execute(
     stateDir,
     mode: "live", // the CLI always edits the file; static mode only affects the bridge
     warn: (m) => io.stderr(`warning: ${m}\n`),
+    logReadErrors: false, // reported below, with how to fix it
   });
   const out = (s: string) => io.stdout(`${s}\n`);
 

@@ -35,6 +35,8 @@ export interface AccessStoreOptions {
   /** Where warnings go (default: the stderr logger). */
   warn?: (message: string) => void;
   lock?: LockOptions;
+  /** Log read errors via `warn` (default true; the CLI reports them itself). */
+  logReadErrors?: boolean;
 }
 
 /** Options for one {@link AccessStore.update}. */
@@ -65,6 +67,9 @@ export class StaticModeError extends Error {
   override name = "StaticModeError";
 }
 
+/** How long after a change reads also compare content (timestamps are only ms-precise). */
+const RECENT_CHANGE_MS = 1000;
+
 /** The largest `access.json` we agree to parse; anything bigger is not ours. */
 export const MAX_ACCESS_FILE_BYTES = 1024 * 1024;
 
@@ -79,9 +84,12 @@ export class AccessStore {
   readonly mode: AccessMode;
   readonly #warn: (message: string) => void;
   readonly #lock: LockOptions;
+  readonly #logReadErrors: boolean;
   readonly #warned = new Set<string>();
   #cacheKey: string | undefined;
   #cached: AccessReadResult | undefined;
+  #cachedText: string | undefined;
+  #loggedError: string | undefined;
   #snapshot: AccessReadResult | undefined;
   #queue: Promise<unknown> = Promise.resolve();
 
@@ -92,19 +100,27 @@ export class AccessStore {
     this.mode = options.mode ?? "live";
     this.#warn = options.warn ?? log;
     this.#lock = options.lock ?? {};
+    this.#logReadErrors = options.logReadErrors ?? true;
     if (this.mode === "static") this.#snapshot = this.#takeSnapshot();
   }
 
   /**
-   * The current access rules. Cheap: one `stat` per call, a re-parse only
-   * when the file's identity, size or times changed. An absent file means
+   * The current access rules. Cheap: one `stat` per call (plus a small
+   * read during the first second after a change), a re-parse only when the
+   * file's identity, size, times or content changed. An absent file means
    * defaults (`dmPolicy: pairing`). Problems are logged once per distinct
    * file state, not once per message.
    */
   read(): AccessReadResult {
     if (this.#snapshot) return this.#snapshot;
-    const key = this.#statKey();
-    if (key === this.#cacheKey && this.#cached) return this.#cached;
+    const { key, changedAt } = this.#stat();
+    if (key === this.#cacheKey && this.#cached) {
+      // File times have millisecond resolution, so a same-size rewrite in the
+      // same millisecond would look unchanged. While the file is that fresh,
+      // compare the (small) content too; afterwards one stat is enough.
+      if (Date.now() - changedAt > RECENT_CHANGE_MS) return this.#cached;
+      if (this.#readText() === this.#cachedText) return this.#cached;
+    }
     const result = this.#load(key);
     this.#cacheKey = key;
     this.#cached = result;
@@ -192,19 +208,33 @@ export class AccessStore {
     }
   }
 
-  #statKey(): string {
+  #stat(): { key: string; changedAt: number } {
     try {
       const s = Deno.statSync(this.path);
+      const mtime = s.mtime?.getTime() ?? 0;
+      const ctime = s.ctime?.getTime() ?? 0;
       // Rename-based writers change the inode; in-place editors change
       // mtime/ctime/size. Together they catch every realistic edit.
-      return [s.dev, s.ino, s.size, s.mtime?.getTime(), s.ctime?.getTime(), s.isFile].join(":");
+      return {
+        key: [s.dev, s.ino, s.size, mtime, ctime, s.isFile].join(":"),
+        changedAt: Math.max(mtime, ctime),
+      };
     } catch (err) {
-      if (err instanceof Deno.errors.NotFound) return "absent";
-      return `error:${(err as Error).message}`;
+      if (err instanceof Deno.errors.NotFound) return { key: "absent", changedAt: 0 };
+      return { key: `error:${(err as Error).message}`, changedAt: 0 };
+    }
+  }
+
+  #readText(): string | undefined {
+    try {
+      return readTextIfExists(this.path);
+    } catch {
+      return undefined;
     }
   }
 
   #load(key: string): AccessReadResult {
+    this.#cachedText = undefined;
     if (key === "absent") return this.#finish(defaultAccess());
     let text: string | undefined;
     try {
@@ -217,6 +247,7 @@ export class AccessStore {
       return this.#fail(key, `cannot read ${this.path}: ${(err as Error).message}`);
     }
     if (text === undefined) return this.#finish(defaultAccess()); // deleted meanwhile
+    this.#cachedText = text;
     const parsed = parseAccessJson(text, this.path);
     if (!parsed.ok) return this.#fail(key, parsed.error);
     for (const w of parsed.warnings) this.#warnOnce(w);
@@ -225,7 +256,11 @@ export class AccessStore {
 
   #fail(key: string, error: string): AccessReadResult {
     // Logged once per distinct file state: the caller asks on every message.
-    if (key !== this.#cacheKey) this.#warn(`${error}; ignoring all messages until it is fixed`);
+    const state = `${key}\n${error}`;
+    if (this.#logReadErrors && state !== this.#loggedError) {
+      this.#loggedError = state;
+      this.#warn(`${error}; ignoring all messages until it is fixed`);
+    }
     return { ok: false, error };
   }
 
@@ -247,7 +282,7 @@ export class AccessStore {
   }
 
   #takeSnapshot(): AccessReadResult {
-    const result = this.#load(this.#statKey());
+    const result = this.#load(this.#stat().key);
     if (!result.ok) return result;
     const access = structuredClone(result.access) as Access;
     if (access.dmPolicy === "pairing") {
