@@ -42,6 +42,10 @@ export const ConfigSchema = z.object({
   DISCORD_API_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_API_URL)
     .transform((url) => url.replace(/\/+$/, "")),
   DISCORD_ACCESS_MODE: z.enum(["live", "static"]).default("live"),
+  /** Typing indicator refresh period in ms (default 8,000; Discord's lasts ~10 s). For tests. */
+  DISCORD_TYPING_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).optional(),
+  /** How long typing is kept alive without a reply, in ms (default 180,000). For tests. */
+  DISCORD_TYPING_MAX_MS: z.coerce.number().int().min(0).max(3_600_000).optional(),
 });
 /** Validated configuration. `DISCORD_BOT_TOKEN` may be missing: the bridge then serves MCP and explains. */
 export type Config = z.infer<typeof ConfigSchema>;
@@ -63,6 +67,8 @@ export function loadConfig(
     DISCORD_STATE_DIR: stateDir,
     DISCORD_API_URL: merged.DISCORD_API_URL,
     DISCORD_ACCESS_MODE: merged.DISCORD_ACCESS_MODE?.toLowerCase(),
+    DISCORD_TYPING_INTERVAL_MS: merged.DISCORD_TYPING_INTERVAL_MS,
+    DISCORD_TYPING_MAX_MS: merged.DISCORD_TYPING_MAX_MS,
   });
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);

@@ -45,10 +45,54 @@ export function formatSize(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
 }
 
+/**
+ * A MIME type reduced to `type/subtype`, or `unknown`. The uploader chooses it,
+ * and Discord passes parameters through (`text/plain; charset=utf-8`): a `;`
+ * or parenthesis in it could fake an extra entry in the `; `-separated
+ * listing, so anything but a plain token pair is not shown.
+ */
+export function safeContentType(contentType: string | undefined): string {
+  const bare = (contentType ?? "").split(";")[0].trim().toLowerCase();
+  return /^[a-z0-9][a-z0-9.+-]{0,40}\/[a-z0-9][a-z0-9.+-]{0,80}$/.test(bare) ? bare : "unknown";
+}
+
 /** One attachment's listing: `name (type, size)`, with the uploader-controlled name made safe. */
 export function describeAttachment(att: AttachmentInfo): string {
-  const type = cleanMetaValue(att.contentType ?? "", 64) || "unknown";
-  return `${safeFileName(att.name, att.id)} (${type}, ${formatSize(att.size)})`;
+  return `${safeFileName(att.name, att.id)} (${safeContentType(att.contentType)}, ${
+    formatSize(att.size)
+  })`;
+}
+
+/**
+ * Room for the `attachments` meta value. Ten attachments with long names take
+ * about 1,500 characters, more than the 256 other meta values get; this keeps
+ * one message's listing whole while bounding what a sender can push into
+ * the event's attributes.
+ */
+export const ATTACHMENTS_META_MAX = 2000;
+
+/**
+ * The `attachments` meta value: entries joined by `; `, cut only between
+ * entries and then marked `… +N more`, so a listing is never cut mid-name.
+ */
+export function listAttachments(
+  atts: readonly AttachmentInfo[],
+  max = ATTACHMENTS_META_MAX,
+): string {
+  const entries = atts.map(describeAttachment);
+  let out = "";
+  for (const [i, entry] of entries.entries()) {
+    const next = out ? `${out}; ${entry}` : entry;
+    const rest = entries.length - i - 1;
+    // Keep room for the marker in case a later entry does not fit.
+    const reserve = rest > 0 ? `; … +${rest} more`.length : 0;
+    if (next.length + reserve > max) {
+      const more = `… +${entries.length - i} more`;
+      return out ? `${out}; ${more}` : more;
+    }
+    out = next;
+  }
+  return out;
 }
 
 /** Builds the channel event for a message that passed the gate. */
@@ -63,14 +107,20 @@ export function toChannelEvent(msg: InboundMessage, opts: { missed?: boolean } =
   if (msg.guildId) meta.guild_id = msg.guildId;
   if (msg.parentId) meta.parent_channel_id = msg.parentId;
   if (msg.replyToId) meta.reply_to = msg.replyToId;
-  if (msg.attachments.length > 0) {
-    meta.attachment_count = String(msg.attachments.length);
-    // Listed in meta only: an annotation in the content could be forged by
-    // any allowlisted sender typing the same text.
-    meta.attachments = msg.attachments.map(describeAttachment).join("; ");
-  }
+  if (msg.attachments.length > 0) meta.attachment_count = String(msg.attachments.length);
   if (opts.missed) meta.missed = "true";
+  const shaped = shapeMeta(meta);
+  if (msg.attachments.length > 0) {
+    // Listed in meta only: an annotation in the content could be forged by
+    // any allowlisted sender typing the same text. Added after shapeMeta,
+    // whose 256-character cap would cut a long listing mid-name; the value
+    // still goes through the same cleaning, with its own budget.
+    shaped.attachments = cleanMetaValue(
+      listAttachments(msg.attachments),
+      ATTACHMENTS_META_MAX,
+    );
+  }
   const text = neutralizeContent(msg.content);
   const content = text || (msg.attachments.length > 0 ? "(attachment)" : "(empty message)");
-  return { content, meta: shapeMeta(meta) };
+  return { content, meta: shaped };
 }

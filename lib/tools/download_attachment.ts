@@ -5,14 +5,16 @@
  * @module
  */
 import { z } from "zod";
-import { formatSize } from "../notification.ts";
-import { cleanMetaValue, safeFileName } from "../text/sanitize.ts";
+import { formatSize, safeContentType } from "../notification.ts";
+import { safeFileName } from "../text/sanitize.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { SnowflakeSchema } from "./reply.ts";
 import { defineTool, requireAllowedChat, ToolError } from "./tool.ts";
 
-/** Attachments larger than this are not downloaded. */
+/** Attachments larger than this are not downloaded (a sender must not be able to fill the disk). */
 export const MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024;
+/** A stalled download must not hold the tool call forever. */
+const DOWNLOAD_TIMEOUT_MS = 60_000;
 
 /** Input of the `download_attachment` tool. */
 export const DownloadAttachmentInput = z.object({
@@ -57,9 +59,16 @@ export const downloadAttachmentTool = defineTool({
     }
     const inbox = `${ctx.stateDir}/inbox`;
     await Deno.mkdir(inbox, { recursive: true, mode: 0o700 });
+    // mkdir leaves an existing directory's mode alone: other local users must
+    // not read what Discord users sent, whatever created the inbox before.
+    await Deno.chmod(inbox, 0o700);
     const lines: string[] = [];
-    for (const att of msg.attachments) {
-      const name = safeFileName(att.name, att.id);
+    let saved = 0;
+    for (const [i, att] of msg.attachments.entries()) {
+      // The ID goes into the file name too: only digits, so a forged one
+      // cannot carry a path separator.
+      const id = /^\d{1,25}$/.test(att.id) ? att.id : String(i);
+      const name = safeFileName(att.name, `attachment-${id}`);
       if (att.size > MAX_DOWNLOAD_BYTES) {
         lines.push(
           `skipped ${name}: ${formatSize(att.size)} is over the ${
@@ -72,38 +81,63 @@ export const downloadAttachmentTool = defineTool({
         lines.push(`skipped ${name}: not served by Discord's CDN`);
         continue;
       }
-      const path = `${inbox}/${Date.now()}-${att.id}-${name}`;
+      // Generated, never the uploader's name alone: a name like `../.env` or
+      // one matching an earlier download must not pick the file written.
+      const path = `${inbox}/${Date.now()}-${randomTag()}-${id}-${name}`;
       try {
-        const res = await fetch(att.url);
-        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+        // No redirects: an allowed host answering 302 to http://169.254.169.254/
+        // or a LAN address would otherwise make the bridge fetch from there.
+        const res = await fetch(att.url, {
+          redirect: "error",
+          signal: AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
+        });
+        if (!res.ok || !res.body) {
+          await res.body?.cancel();
+          throw new Error(`HTTP ${res.status}`);
+        }
         const size = await writeCapped(res.body, path, MAX_DOWNLOAD_BYTES);
-        const type = cleanMetaValue(att.contentType ?? "", 64) || "unknown";
-        lines.push(`${path} (${name}, ${type}, ${formatSize(size)})`);
+        saved++;
+        lines.push(`${path} (${name}, ${safeContentType(att.contentType)}, ${formatSize(size)})`);
       } catch (err) {
-        await Deno.remove(path).catch(() => {});
         lines.push(`failed ${name}: ${describeDiscordErrorLite(err)}`);
       }
     }
+    if (saved === 0) throw new ToolError(`nothing was downloaded:\n${lines.join("\n")}`);
     return `downloaded to ${inbox}:\n${lines.join("\n")}`;
   },
 });
 
-/** Streams a body to a new file (mode 0600), aborting past `cap` bytes. */
+/** Four random hex digits, so two downloads in the same millisecond never collide. */
+function randomTag(): string {
+  return crypto.getRandomValues(new Uint16Array(1))[0].toString(16).padStart(4, "0");
+}
+
+/**
+ * Streams a body to a new file (mode 0600), aborting past `cap` bytes; a
+ * partial file is removed.
+ */
 async function writeCapped(
   body: ReadableStream<Uint8Array>,
   path: string,
   cap: number,
 ): Promise<number> {
+  // createNew fails on an existing path, including a planted symlink, so a
+  // download never overwrites or writes through one.
   const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
   let total = 0;
   try {
     for await (const chunk of body) {
       total += chunk.byteLength;
+      // Checked while streaming: the listed size comes from the sender's upload
+      // metadata and is not proof of what the server sends.
       if (total > cap) throw new Error(`larger than the ${formatSize(cap)} cap`);
-      await file.write(chunk);
+      for (let off = 0; off < chunk.byteLength;) off += await file.write(chunk.subarray(off));
     }
-  } finally {
+  } catch (err) {
     file.close();
+    await Deno.remove(path).catch(() => {});
+    throw err;
   }
+  file.close();
   return total;
 }

@@ -38,6 +38,43 @@ function realStateDir(stateDir: string): string | undefined {
   }
 }
 
+/**
+ * Device and inode of every file directly in the state directory (`.env`,
+ * `access.json`, …). A hard link has its own path, so resolving symlinks does
+ * not catch `ln ~/.claude/channels/discord/.env /tmp/notes.txt`; the inode
+ * does. (A copy is a new file and cannot be told apart: that needs the user's
+ * approval of the command that makes it.)
+ */
+function stateFileInodes(stateReal: string): Set<string> {
+  const out = new Set<string>();
+  try {
+    for (const entry of Deno.readDirSync(stateReal)) {
+      if (!entry.isFile) continue;
+      try {
+        out.add(inodeKey(Deno.statSync(`${stateReal}/${entry.name}`)));
+      } catch {
+        // vanished meanwhile
+      }
+    }
+  } catch {
+    // unreadable state dir: the path check above still applies
+  }
+  out.delete("");
+  return out;
+}
+
+function inodeKey(info: Deno.FileInfo): string {
+  return info.dev !== null && info.ino !== null ? `${info.dev}:${info.ino}` : "";
+}
+
+/**
+ * Kernel pseudo-filesystems. `/proc/self/environ` is a "regular file" that
+ * holds this process's environment, bot token included when it came from the
+ * environment, and reports size 0 so no size check stops it; `/proc/<pid>/`
+ * and `/sys` expose more of the same. Nothing a user asks for lives there.
+ */
+const PSEUDO_FS = ["/proc", "/sys", "/dev"];
+
 /** Validates every path, then reads them; throws a {@link ToolError} naming the first bad file. */
 export async function loadUploads(paths: string[], stateDir: string): Promise<FileUpload[]> {
   if (paths.length > MAX_FILES) {
@@ -46,6 +83,7 @@ export async function loadUploads(paths: string[], stateDir: string): Promise<Fi
     );
   }
   const stateReal = realStateDir(stateDir);
+  const secretInodes = stateReal ? stateFileInodes(stateReal) : new Set<string>();
   const checked: { path: string; real: string; name: string }[] = [];
   for (const path of paths) {
     if (!path.startsWith("/")) {
@@ -54,6 +92,8 @@ export async function loadUploads(paths: string[], stateDir: string): Promise<Fi
     let real: string;
     let info: Deno.FileInfo;
     try {
+      // Symlinks are resolved first, so the decision is about the file that
+      // would be read: /tmp/notes.txt -> ~/.claude/channels/discord/.env is refused.
       real = await Deno.realPath(path);
       info = await Deno.stat(real);
     } catch (err) {
@@ -63,21 +103,46 @@ export async function loadUploads(paths: string[], stateDir: string): Promise<Fi
         }; nothing was sent`,
       );
     }
-    const refusal = refuseStatePath(real, stateReal);
+    const refusal = refuseStatePath(real, stateReal) ??
+      (PSEUDO_FS.some((dir) => isInside(real, dir))
+        ? "system pseudo-files (/proc, /sys, /dev) may not be sent"
+        : undefined);
     if (refusal) throw new ToolError(`file ${path} refused: ${refusal}; nothing was sent`);
-    if (!info.isFile) throw new ToolError(`file ${path} is not a regular file; nothing was sent`);
-    if (info.size > MAX_FILE_BYTES) {
+    if (secretInodes.has(inodeKey(info))) {
       throw new ToolError(
-        `file ${path} is ${(info.size / 1024 / 1024).toFixed(1)} MB, over Discord's ${
-          MAX_FILE_BYTES / 1024 / 1024
-        } MB upload limit; nothing was sent`,
+        `file ${path} refused: it is a hard link to a file in the channel's state directory; nothing was sent`,
       );
     }
+    if (!info.isFile) {
+      throw new ToolError(
+        `file ${path} is not a regular file (${
+          info.isDirectory ? "a directory" : "a device, pipe or socket"
+        }); nothing was sent`,
+      );
+    }
+    checkSize(path, info.size);
     checked.push({ path, real, name: real.slice(real.lastIndexOf("/") + 1) || "file" });
   }
   const uploads: FileUpload[] = [];
   for (const f of checked) {
-    uploads.push({ name: f.name, data: await Deno.readFile(f.real) });
+    let data: Uint8Array;
+    try {
+      data = await Deno.readFile(f.real);
+    } catch {
+      throw new ToolError(`file ${f.path} cannot be read; nothing was sent`);
+    }
+    // Again after reading: the file may have grown since it was checked.
+    checkSize(f.path, data.byteLength);
+    uploads.push({ name: f.name, data });
   }
   return uploads;
+}
+
+function checkSize(path: string, size: number): void {
+  if (size <= MAX_FILE_BYTES) return;
+  throw new ToolError(
+    `file ${path} is ${(size / 1024 / 1024).toFixed(1)} MB, over Discord's ${
+      MAX_FILE_BYTES / 1024 / 1024
+    } MB upload limit; nothing was sent`,
+  );
 }

@@ -21,7 +21,10 @@ export const ReplyInput = z.object({
   reply_to: SnowflakeSchema.optional().describe(
     "message_id to quote; omit for a normal reply to the latest message",
   ),
-  files: z.array(z.string().min(1)).max(MAX_FILES).optional().describe(
+  files: z.array(z.string().min(1)).max(
+    MAX_FILES,
+    `at most ${MAX_FILES} files per message; nothing was sent`,
+  ).optional().describe(
     `Absolute paths of files to attach to the first message (at most ${MAX_FILES})`,
   ),
 });
