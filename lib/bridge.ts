@@ -10,10 +10,14 @@ import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
 import type { ButtonClick, DiscordPort, DiscordState, InteractionAnswer } from "./discord/port.ts";
-import { decideInbound, groupFor } from "./gate.ts";
+import { CATCHUP_FETCH_LIMIT, runCatchUp } from "./catchup.ts";
+import { compareSnowflakes, CursorStore } from "./cursors.ts";
+import { RecentIds } from "./dedupe.ts";
+import { checkOutbound, decideInbound, groupFor } from "./gate.ts";
 import { describeError, log } from "./log.ts";
 import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/server.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
+import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
 import { PermissionRelay } from "./permission/relay.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
@@ -24,8 +28,11 @@ export type AccessView =
   | { ok: true; access: Access; mentionPatterns: RegExp[] }
   | { ok: false; error: string };
 
-/** Where the bridge reads `access.json` from (re-read only when it changed). */
-export interface AccessSource {
+/**
+ * Where the bridge reads `access.json` from (re-read only when it changed)
+ * and writes pairing codes to (atomically, under the inter-process lock).
+ */
+export interface AccessSource extends PairingStore {
   read(): AccessView;
 }
 
@@ -43,6 +50,8 @@ export interface BridgeOptions {
   access: AccessSource;
   /** Why the bridge may not log in even with a token (e.g. another session holds it). */
   loginBlocked?: () => string | undefined;
+  /** When login was blocked: resolves once it may proceed (the other session ended). */
+  loginAllowed?: Promise<void>;
 }
 
 /** Starts the bridge: MCP over stdio at once, then the Discord login. */
@@ -56,6 +65,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const typing = new TypingIndicator({
     send: (chatId) => discord ? discord.sendTyping(chatId) : Promise.resolve(),
+    intervalMs: config.DISCORD_TYPING_INTERVAL_MS,
+    maxMs: config.DISCORD_TYPING_MAX_MS,
   });
 
   const readAccess = (): Access => {
@@ -109,6 +120,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     log,
   });
   let lastGuildParent: string | undefined;
+  const pairing = new PairingFlow(opts.access, connected, log);
 
   let resolveClosed!: () => void;
   const closed = new Promise<void>((r) => resolveClosed = r);
@@ -119,6 +131,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     log(`shutting down (${reason})`);
     typing.stopAll();
     relay.stop();
+    pairing.stop();
+    cursors.close();
     // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
     const hardStop = setTimeout(() => Deno.exit(0), 1_500);
     try {
@@ -136,17 +150,71 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   await mcp.server.connect(transport);
   watchStdinEnd(() => void shutdown("stdin closed"));
 
-  const onMessage = (msg: InboundMessage) => {
+  // Resilience (issue 6): Discord may hand a message over twice (resume
+  // replay, catch-up overlapping live events); cursors remember where each
+  // chat was left so a restart can catch up; `held` keeps a chat's live
+  // messages back while its missed ones are fetched, so order is kept.
+  const recent = new RecentIds();
+  const cursors = new CursorStore(config.DISCORD_STATE_DIR, { log });
+  const held = new Map<string, InboundMessage[]>();
+  let catchUpRun: Promise<unknown> = Promise.resolve();
+  const catchUp = () => {
+    catchUpRun = catchUpRun.then(() => {
+      const d = discord;
+      if (!d || stopping) return;
+      const gate = (m: InboundMessage) => {
+        const v = opts.access.read();
+        return v.ok && decideInbound(v.access, m, v.mentionPatterns).action === "deliver";
+      };
+      return runCatchUp({
+        cursors: cursors.entries(),
+        chatAllowed: async (chatId) => {
+          const v = opts.access.read();
+          return v.ok && checkOutbound(v.access, await d.chatFacts(chatId)) === undefined;
+        },
+        fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
+        wouldDeliver: gate,
+        deliver: (m) => onMessage(m, true),
+        hold: (chatId) => void (held.has(chatId) || held.set(chatId, [])),
+        release: (chatId) => {
+          const queued = held.get(chatId) ?? [];
+          held.delete(chatId);
+          queued.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => onMessage(m));
+        },
+        log,
+        now: Date.now,
+      });
+    });
+  };
+
+  const onMessage = (msg: InboundMessage, missed = false) => {
+    const queue = missed ? undefined : held.get(msg.channelId);
+    if (queue) {
+      queue.push(msg);
+      return;
+    }
+    if (!recent.firstTime(msg.id)) return;
     const view = opts.access.read();
     if (!view.ok) return; // fail closed; the store already explained why on stderr
     const decision = decideInbound(view.access, msg, view.mentionPatterns);
-    if (decision.action !== "deliver") return;
+    if (decision.action === "pair") {
+      // Never delivered: a stranger gets a code (or a reminder, or silence).
+      if (!missed) void pairing.stranger(msg);
+      return;
+    }
+    // A `yes abcde` reply is not chat for Claude, so a channel's mention rule
+    // does not apply to it: a bare reply under a prompt posted there must
+    // work. The rest of the gate (opt-in, group allowFrom) still does.
+    const verdictOnly = decision.action === "drop" && decision.reason === "no-mention";
+    if (decision.action !== "deliver" && !verdictOnly) return;
+    if (decision.action === "deliver") cursors.note(msg.channelId, msg.id);
     if (relay.interceptText(msg, view.access)) return;
+    if (verdictOnly) return;
     if (!msg.isDm) {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    mcp.sendEvent(toChannelEvent(msg)).catch((err) => {
+    mcp.sendEvent(toChannelEvent(msg, { missed })).catch((err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
     typing.start(msg.channelId);
@@ -159,22 +227,18 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   const token = config.DISCORD_BOT_TOKEN;
-  const blocked = opts.loginBlocked?.();
-  if (blocked) {
-    discordState = { state: "failed", reason: blocked };
-    log(blocked);
-  } else if (!token) {
-    log((discordState as { reason: string }).reason);
-  } else {
+  const login = async (token: string) => {
     // Loaded only now: discord.js takes longer to load than the handshake should.
     const { connectDiscord } = await import("./discord/client.ts");
     if (!stopping) {
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
+        onFreshSession: catchUp,
         onButton: (click: ButtonClick): Promise<InteractionAnswer> => relay.click(click),
         onState(next) {
           const before = discordState.state;
           discordState = next;
+          if (next.state === "ready") pairing.start();
           if (next.state === "ready" && before !== "ready") {
             log(`connected to Discord as ${next.botName} (${next.botId})`);
           } else if (next.state === "failed") {
@@ -185,6 +249,21 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         },
       });
     }
+  };
+  const blocked = opts.loginBlocked?.();
+  if (blocked) {
+    discordState = { state: "failed", reason: blocked };
+    log(blocked);
+    // Another session holds the bot; take over when it ends.
+    opts.loginAllowed?.then(() => {
+      if (stopping || !token) return;
+      discordState = { state: "starting" };
+      return login(token);
+    }).catch((err) => log(`login after takeover failed: ${describeError(err)}`));
+  } else if (!token) {
+    log((discordState as { reason: string }).reason);
+  } else {
+    await login(token);
   }
 
   return { mcp, closed, shutdown };

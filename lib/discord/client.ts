@@ -26,13 +26,25 @@ import type {
   InteractionAnswer,
   MessageBody,
 } from "./port.ts";
-import { explainLoginFailure, FATAL_CLOSE_CODES } from "./errors.ts";
+import { backoffDelay, formatDelay, LOGIN_BACKOFF } from "../backoff.ts";
+import {
+  explainLoginFailure,
+  explainRestError,
+  FATAL_CLOSE_CODES,
+  isFatalLoginFailure,
+} from "./errors.ts";
+import { checkGateway, planIdentify, type SessionStartLimit } from "./guard.ts";
 
 /** Callbacks from the gateway into the core. */
 export interface DiscordHandlers {
   onMessage(msg: InboundMessage): void;
   onButton(click: ButtonClick): Promise<InteractionAnswer>;
   onState(state: DiscordState): void;
+  /**
+   * A new gateway session started (a READY, not a resume): events sent
+   * while there was no session were never delivered, so the core catches up.
+   */
+  onFreshSession?(): void;
 }
 
 /** Options for {@link connectDiscord}. */
@@ -45,6 +57,11 @@ export interface DiscordOptions {
 
 /** A live Discord connection. */
 export interface DiscordConnection extends DiscordPort {
+  /**
+   * The newest `limit` messages of a chat as inbound messages (any order),
+   * for catch-up. Empty for chats that are neither DMs nor guild text.
+   */
+  fetchRecentInbound(chatId: string, limit: number): Promise<InboundMessage[]>;
   stop(): Promise<void>;
 }
 
@@ -52,51 +69,132 @@ const THREAD_TYPES = new Set([10, 11, 12]);
 const DM_TYPES = new Set([1]);
 const GUILD_TEXT_TYPES = new Set([0, 2, 5, 13, 15, 16]);
 const FACTS_CACHE_LIMIT = 500;
+/** REST retries of a request that failed with a 5xx or a timeout (discord.js option). */
+const REST_RETRIES = 3;
+/** Longer 429 waits fail the call instead: a tool call must not hang for minutes. */
+const MAX_RATE_LIMIT_WAIT_MS = 30_000;
+const WATCHDOG_TICK_MS = 1_000;
 
-/** Starts logging in; resolves at once with a connection whose state is reported through `onState`. */
+/**
+ * Starts logging in; resolves at once with a connection whose state is
+ * reported through `onState`.
+ *
+ * What discord.js 14 / @discordjs/ws 1.2 already do, and this relies on:
+ * resume after a dropped socket, op 7 and resumable op 9; a fresh identify
+ * after a non-resumable op 9; zombie detection (no ACK before the next
+ * heartbeat closes and resumes); waiting out 429s; retrying 5xx and
+ * timeouts `REST_RETRIES` times. What it adds: login retries with backoff
+ * (discord.js gives up after one failure), a guard on every IDENTIFY (daily
+ * budget, backoff when identifies keep failing), and a watchdog for
+ * half-open sockets, whose close handshake never completes in Deno and
+ * would leave discord.js waiting forever.
+ */
 export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers): DiscordConnection {
   let state: DiscordState = { state: "starting" };
   const setState = (next: DiscordState) => {
     state = next;
     handlers.onState(next);
   };
+  let stopped = false;
+  let fatal = false;
+  const stopController = new AbortController();
+  let loginAttempt = 0;
 
-  const client = new Client({
-    intents: [
-      GatewayIntentBits.Guilds,
-      GatewayIntentBits.GuildMessages,
-      GatewayIntentBits.DirectMessages,
-      GatewayIntentBits.MessageContent,
-    ],
-    // DMs arrive on channels discord.js has never seen; without this partial
-    // it drops those messages silently.
-    partials: [Partials.Channel],
-    rest: { api: opts.apiUrl, retries: 3, timeout: 15_000 },
-    // The bridge reads history over REST when asked; caching messages would
-    // only grow memory with traffic.
-    makeCache: Options.cacheWithLimits({
-      MessageManager: 0,
-      ReactionManager: 0,
-      ReactionUserManager: 0,
-      GuildMemberManager: { maxSize: 1, keepOverLimit: (m) => m.id === m.client.user.id },
-      UserManager: { maxSize: 100, keepOverLimit: (u) => u.id === u.client.user.id },
-      PresenceManager: 0,
-      VoiceStateManager: 0,
-      StageInstanceManager: 0,
-      GuildStickerManager: 0,
-      GuildEmojiManager: 0,
-      GuildScheduledEventManager: 0,
-      ThreadMemberManager: 0,
-      GuildBanManager: 0,
-      GuildInviteManager: 0,
-      AutoModerationRuleManager: 0,
-      ApplicationCommandManager: 0,
-    }),
-    sweepers: {
-      ...Options.DefaultSweeperSettings,
-      users: { interval: 600, filter: () => (u) => u.id !== u.client.user?.id },
+  // One guard for every client this connection creates: the identify
+  // history must survive a relogin, or a relogin loop would reset it.
+  const identify = {
+    times: [] as number[],
+    streak: 0,
+    pausedForBudget: false,
+  };
+  const identifyGuard = {
+    async waitForIdentify(_shardId: number, signal: AbortSignal): Promise<void> {
+      while (true) {
+        const limit = await fetchSessionLimit(client).catch(() => undefined);
+        const now = Date.now();
+        const plan = planIdentify(identify, now, limit);
+        if (plan.waitMs <= 0) break;
+        if (plan.reason === "budget") {
+          if (!identify.pausedForBudget) {
+            opts.log(budgetMessage(limit!, plan.waitMs));
+            identify.pausedForBudget = true;
+          }
+        } else if (plan.reason === "backoff") {
+          opts.log(
+            `${identify.streak} gateway login(s) in a row did not complete; waiting ${
+              formatDelay(plan.waitMs)
+            } before the next one, to spare the daily login budget`,
+          );
+        }
+        await sleep(plan.waitMs, signal);
+      }
+      if (identify.pausedForBudget) {
+        opts.log("Discord's login budget is available again; logging in");
+        identify.pausedForBudget = false;
+      }
+      const now = Date.now();
+      identify.times = [...identify.times.filter((t) => now - t < 3_600_000), now];
+      identify.streak++;
     },
-  });
+  };
+
+  let client: Client = makeClient();
+  // Watchdog state for the current client.
+  let reconnectingSince: number | undefined;
+  let closingSince: number | undefined;
+  let lastAliveAt: number | undefined;
+  let lastPing: number | undefined;
+  let heartbeatMs: number | undefined;
+  let lastShardErrorLog = 0;
+
+  function makeClient(): Client {
+    const c = new Client({
+      intents: [
+        GatewayIntentBits.Guilds,
+        GatewayIntentBits.GuildMessages,
+        GatewayIntentBits.DirectMessages,
+        GatewayIntentBits.MessageContent,
+      ],
+      // DMs arrive on channels discord.js has never seen; without this partial
+      // it drops those messages silently.
+      partials: [Partials.Channel],
+      rest: {
+        api: opts.apiUrl,
+        retries: REST_RETRIES,
+        timeout: 15_000,
+        makeRequest: pausingFetch as never,
+        rejectOnRateLimit: (info) => info.retryAfter > MAX_RATE_LIMIT_WAIT_MS,
+      },
+      ws: { buildIdentifyThrottler: () => identifyGuard },
+      // The bridge reads history over REST when asked; caching messages would
+      // only grow memory with traffic.
+      makeCache: Options.cacheWithLimits({
+        MessageManager: 0,
+        ReactionManager: 0,
+        ReactionUserManager: 0,
+        GuildMemberManager: { maxSize: 1, keepOverLimit: (m) => m.id === m.client.user.id },
+        UserManager: { maxSize: 100, keepOverLimit: (u) => u.id === u.client.user.id },
+        PresenceManager: 0,
+        VoiceStateManager: 0,
+        StageInstanceManager: 0,
+        GuildStickerManager: 0,
+        GuildEmojiManager: 0,
+        GuildScheduledEventManager: 0,
+        ThreadMemberManager: 0,
+        GuildBanManager: 0,
+        GuildInviteManager: 0,
+        AutoModerationRuleManager: 0,
+        ApplicationCommandManager: 0,
+      }),
+      sweepers: {
+        ...Options.DefaultSweeperSettings,
+        users: { interval: 600, filter: () => (u) => u.id !== u.client.user?.id },
+      },
+    });
+    // The token is needed before login for the budget check.
+    c.rest.setToken(opts.token);
+    return c;
+  }
 
   const facts = new Map<string, ChatFacts>();
   const remember = (id: string, f: ChatFacts) => {
@@ -194,116 +292,329 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     };
   }
 
-  client.on("messageCreate", (m) => {
-    if (m.author.id === botId()) {
-      noteSent(m.id);
-      return;
-    }
-    toInbound(m).then(handlers.onMessage, (err) => {
-      opts.log(`could not read message ${m.id}: ${describeError(err)}`);
-    });
-  });
-
-  client.on("interactionCreate", (interaction: Interaction) => {
-    if (!interaction.isButton()) return;
-    const click: ButtonClick = {
-      customId: interaction.customId,
-      userId: interaction.user.id,
-      userName: interaction.user.username,
-      channelId: interaction.channelId,
-      messageId: interaction.message.id,
-      guildId: interaction.guildId ?? undefined,
-    };
-    handlers.onButton(click).then(async (answer) => {
-      if (answer.kind === "update") {
-        await interaction.update({
-          content: answer.body.content,
-          components: (answer.body.components ?? []) as never,
-          allowedMentions: { parse: [] },
-        });
-      } else {
-        await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+  /** Wires a client's events; every handler ignores a client that was replaced. */
+  function attach(c: Client): void {
+    const current = () => c === client && !stopped;
+    c.on("messageCreate", (m) => {
+      if (!current()) return;
+      if (m.author.id === botId()) {
+        noteSent(m.id);
+        return;
       }
-    }).catch((err) => opts.log(`could not answer a button click: ${describeError(err)}`));
-  });
+      toInbound(m).then(handlers.onMessage, (err) => {
+        opts.log(`could not read message ${m.id}: ${describeError(err)}`);
+      });
+    });
 
-  client.on("clientReady", (c) => {
-    setState({ state: "ready", botId: c.user.id, botName: c.user.username });
-  });
-  client.on("shardReconnecting", () => {
+    c.on("interactionCreate", (interaction: Interaction) => {
+      if (!current() || !interaction.isButton()) return;
+      const click: ButtonClick = {
+        customId: interaction.customId,
+        userId: interaction.user.id,
+        userName: interaction.user.username,
+        channelId: interaction.channelId,
+        messageId: interaction.message.id,
+        guildId: interaction.guildId ?? undefined,
+      };
+      handlers.onButton(click).then(async (answer) => {
+        if (answer.kind === "update") {
+          await interaction.update({
+            content: answer.body.content,
+            components: (answer.body.components ?? []) as never,
+            allowedMentions: { parse: [] },
+          });
+        } else {
+          await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+        }
+      }).catch((err) => opts.log(`could not answer a button click: ${describeError(err)}`));
+    });
+
+    // shardReady fires for every READY (the first and each re-identify after
+    // a non-resumable session end); clientReady only for the first.
+    c.on("shardReady", () => {
+      if (!current() || !c.user) return;
+      identify.streak = 0;
+      loginAttempt = 0;
+      reconnectingSince = undefined;
+      lastAliveAt = Date.now();
+      setState({ state: "ready", botId: c.user.id, botName: c.user.username });
+      handlers.onFreshSession?.();
+    });
+    c.on("shardResume", () => {
+      if (!current()) return;
+      reconnectingSince = undefined;
+      lastAliveAt = Date.now();
+      if (state.state === "reconnecting") setState({ ...state, state: "ready" });
+    });
+    c.on("shardReconnecting", () => {
+      if (!current()) return;
+      reconnectingSince ??= Date.now();
+      // A gap across connections is no heartbeat interval.
+      lastPing = undefined;
+      if (state.state === "ready") setState({ ...state, state: "reconnecting" });
+    });
+    c.on("shardDisconnect", (event) => {
+      if (!current()) return;
+      if (FATAL_CLOSE_CODES.has(event.code)) {
+        fatal = true;
+        setState({ state: "failed", reason: explainLoginFailure({ closeCode: event.code }) });
+        // discord.js stops this shard itself; the client goes too, so
+        // nothing retries a close that retrying cannot fix.
+        abandon(c);
+      }
+    });
+    c.on("raw", () => {
+      lastAliveAt = Date.now();
+    });
+    c.on("shardError", (err) => {
+      // While the network is down discord.js reports every 500 ms attempt.
+      if (!current() || Date.now() - lastShardErrorLog < 30_000) return;
+      lastShardErrorLog = Date.now();
+      opts.log(`gateway connection error: ${describeError(err)}`);
+    });
+    c.on("error", (err) => opts.log(`discord.js error: ${describeError(err)}`));
+  }
+
+  /** Drops a client for good: no event of it reaches the core any more. */
+  function abandon(c: Client): void {
+    // Destroy can wait on a close handshake that never ends; do not wait for it.
+    c.destroy().catch(() => {}).finally(() => c.removeAllListeners());
+  }
+
+  /** Logs in with a fresh client until it works, a fatal error occurs, or stop. */
+  async function loginLoop(): Promise<void> {
+    while (!stopped && !fatal) {
+      const c = client;
+      try {
+        await waitForLoginBudget(c);
+        if (stopped || c !== client) return;
+        await c.login(opts.token);
+        return;
+      } catch (err) {
+        if (stopped || fatal || c !== client) return;
+        abandon(c);
+        if (isFatalLoginFailure({ err })) {
+          fatal = true;
+          setState({ state: "failed", reason: explainLoginFailure({ err }) });
+          return;
+        }
+        const wait = backoffDelay(loginAttempt++, LOGIN_BACKOFF);
+        setState({ state: "failed", reason: explainLoginFailure({ err, retryInMs: wait }) });
+        try {
+          await sleep(wait, stopController.signal);
+        } catch {
+          return;
+        }
+        client = makeClient();
+        attach(client);
+        resetWatchdog();
+      }
+    }
+  }
+
+  /** Before a login: never start one when Discord says the daily budget is spent. */
+  async function waitForLoginBudget(c: Client): Promise<void> {
+    let paused = false;
+    while (!stopped) {
+      const limit = await fetchSessionLimit(c);
+      if (limit.remaining > 0) {
+        if (paused) opts.log("Discord's login budget is available again; logging in");
+        return;
+      }
+      const wait = Math.max(1_000, limit.reset_after);
+      if (!paused) {
+        paused = true;
+        const reason = budgetMessage(limit, wait);
+        setState({ state: "failed", reason });
+      }
+      await sleep(wait, stopController.signal);
+    }
+  }
+
+  /** Throws the client away and logs in again (with the login backoff). */
+  function relogin(why: string): void {
+    if (stopped || fatal) return;
+    opts.log(`${why}; logging in again`);
+    abandon(client);
+    client = makeClient();
+    attach(client);
+    resetWatchdog();
     if (state.state === "ready") setState({ ...state, state: "reconnecting" });
-  });
-  client.on("shardResume", () => {
-    if (state.state === "reconnecting") setState({ ...state, state: "ready" });
-  });
-  client.on("shardDisconnect", (event) => {
-    if (FATAL_CLOSE_CODES.has(event.code)) {
-      setState({ state: "failed", reason: explainLoginFailure({ closeCode: event.code }) });
-    }
-  });
-  client.on("error", (err) => opts.log(`discord.js error: ${describeError(err)}`));
+    void loginLoop();
+  }
 
-  client.login(opts.token).catch((err) => {
-    if (state.state !== "failed") {
-      setState({ state: "failed", reason: explainLoginFailure({ err }) });
+  function resetWatchdog(): void {
+    reconnectingSince = undefined;
+    closingSince = undefined;
+    lastAliveAt = undefined;
+    lastPing = undefined;
+    heartbeatMs = undefined;
+  }
+
+  // The watchdog: a gateway that went quiet must never be left half-dead.
+  const watchdog = setInterval(() => {
+    if (stopped || fatal) return;
+    const now = Date.now();
+    const shard = client.ws.shards.first();
+    const ping = shard?.lastPingTimestamp;
+    if (ping !== undefined && ping > 0 && ping !== lastPing) {
+      // lastPingTimestamp is when the last ACKed heartbeat was sent; its
+      // spacing within one connection is the heartbeat interval.
+      if (lastPing !== undefined) heartbeatMs = ping - lastPing;
+      lastPing = ping;
+      lastAliveAt = now;
     }
-    client.destroy().catch(() => {});
-  });
+    const sockets = gatewaySockets(client);
+    const closing = sockets.some((s) => s.readyState === WebSocket.CLOSING);
+    closingSince = closing ? closingSince ?? now : undefined;
+    const loggedIn = state.state === "ready" || state.state === "reconnecting";
+    const verdict = checkGateway({
+      now,
+      closingSince,
+      reconnectingSince,
+      lastAliveAt: loggedIn ? lastAliveAt : undefined,
+      heartbeatMs,
+    });
+    if (verdict === "force-close") {
+      opts.log(
+        "the gateway connection went quiet (no heartbeat ACK, close unanswered); dropping it to resume",
+      );
+      closingSince = undefined;
+      lastAliveAt = now;
+      forceClose(sockets);
+    } else if (verdict === "relogin") {
+      relogin(`could not reconnect to the gateway for ${formatDelay(now - reconnectingSince!)}`);
+    }
+  }, WATCHDOG_TICK_MS);
+  Deno.unrefTimer(watchdog);
+
+  attach(client);
+  void loginLoop();
+
+  /** Wraps a REST call so that its failure reads well in a tool result. */
+  async function rest<T>(call: (c: Client) => Promise<unknown>): Promise<T> {
+    try {
+      return await call(client) as T;
+    } catch (err) {
+      throw explainRestError(err, REST_RETRIES);
+    }
+  }
 
   const sendable = (body: MessageBody) => ({ allowed_mentions: { parse: [] }, ...body });
+
+  /** A raw REST message (history) as the inbound data the gate decides on. */
+  function rawToInbound(
+    chatId: string,
+    m: RawMessage,
+    f: ChatFacts,
+  ): InboundMessage {
+    const me = botId();
+    const refId = m.message_reference?.message_id ?? undefined;
+    let repliesToBot = false;
+    if (refId) {
+      if (m.referenced_message) repliesToBot = m.referenced_message.author.id === me;
+      else repliesToBot = sentByMe.has(refId);
+    }
+    const known = client.channels.cache.get(chatId);
+    const guildId = m.guild_id ??
+      (known && "guildId" in known ? known.guildId ?? undefined : undefined);
+    return {
+      id: m.id,
+      isDm: f.kind === "dm",
+      channelId: chatId,
+      parentId: f.kind === "guild" ? f.parentId : undefined,
+      guildId: f.kind === "guild" ? guildId : undefined,
+      authorId: m.author.id,
+      authorName: m.author.username,
+      authorIsBot: m.author.bot === true,
+      authorIsSelf: m.author.id === me,
+      mentionsBot: (m.mentions ?? []).some((u) => u.id === me),
+      repliesToBot,
+      content: m.content ?? "",
+      createdAt: new Date(m.timestamp).toISOString(),
+      attachments: (m.attachments ?? []).map((a) => ({
+        id: a.id,
+        name: a.filename,
+        contentType: a.content_type,
+        size: a.size,
+        url: a.url,
+      })),
+      replyToId: refId,
+    };
+  }
 
   return {
     status: () => state,
     chatFacts,
     async openDm(userId) {
-      const raw = await client.rest.post("/users/@me/channels", {
-        body: { recipient_id: userId },
-      }) as { id: string };
+      const raw = await rest<{ id: string }>((c) =>
+        c.rest.post("/users/@me/channels", { body: { recipient_id: userId } })
+      );
       remember(raw.id, { kind: "dm", recipientId: userId });
       return raw.id;
     },
     async sendMessage(chatId, body, files) {
-      const payload = sendable(body);
-      const raw = await client.rest.post(`/channels/${chatId}/messages`, {
-        body: files?.length
-          ? { ...payload, attachments: files.map((f, i) => ({ id: i, filename: f.name })) }
-          : payload,
-        files: files?.map((f, i) => ({
-          key: `files[${i}]`,
-          name: f.name,
-          data: f.data,
-          contentType: f.contentType,
-        })),
-      }) as { id: string };
+      // With enforce_nonce, Discord creates the message once even when a 5xx
+      // or a timeout makes discord.js send the same request again.
+      const payload = { ...sendable(body), nonce: makeNonce(), enforce_nonce: true };
+      const raw = await rest<{ id: string }>((c) =>
+        c.rest.post(`/channels/${chatId}/messages`, {
+          body: files?.length
+            ? { ...payload, attachments: files.map((f, i) => ({ id: i, filename: f.name })) }
+            : payload,
+          files: files?.map((f, i) => ({
+            key: `files[${i}]`,
+            name: f.name,
+            data: f.data,
+            contentType: f.contentType,
+          })),
+        })
+      );
       noteSent(raw.id);
       return { id: raw.id };
     },
     async editMessage(chatId, messageId, body) {
-      const raw = await client.rest.patch(`/channels/${chatId}/messages/${messageId}`, {
-        body: sendable(body),
-      }) as { id: string };
+      const raw = await rest<{ id: string }>((c) =>
+        c.rest.patch(`/channels/${chatId}/messages/${messageId}`, { body: sendable(body) })
+      );
       return { id: raw.id };
     },
     async addReaction(chatId, messageId, emoji) {
-      await client.rest.put(
-        `/channels/${chatId}/messages/${messageId}/reactions/${encodeEmoji(emoji)}/@me`,
+      await rest((c) =>
+        c.rest.put(
+          `/channels/${chatId}/messages/${messageId}/reactions/${encodeEmoji(emoji)}/@me`,
+        )
       );
     },
     async fetchMessages(chatId, { limit, after }) {
       const query = new URLSearchParams({ limit: String(limit) });
       if (after) query.set("after", after);
-      const raw = await client.rest.get(`/channels/${chatId}/messages`, { query }) as RawMessage[];
+      const raw = await rest<RawMessage[]>((c) =>
+        c.rest.get(`/channels/${chatId}/messages`, { query })
+      );
       return raw.map(toHistory);
     },
     async fetchMessage(chatId, messageId) {
       return toHistory(
-        await client.rest.get(`/channels/${chatId}/messages/${messageId}`) as RawMessage,
+        await rest<RawMessage>((c) => c.rest.get(`/channels/${chatId}/messages/${messageId}`)),
       );
     },
+    async fetchRecentInbound(chatId, limit) {
+      const f = await chatFacts(chatId);
+      if (f.kind === "other") return [];
+      const query = new URLSearchParams({ limit: String(limit) });
+      const raw = await rest<RawMessage[]>((c) =>
+        c.rest.get(`/channels/${chatId}/messages`, { query })
+      );
+      return raw.map((m) => rawToInbound(chatId, m, f));
+    },
     async sendTyping(chatId) {
-      await client.rest.post(`/channels/${chatId}/typing`);
+      await rest((c) => c.rest.post(`/channels/${chatId}/typing`));
     },
     async stop() {
+      stopped = true;
+      stopController.abort();
+      clearInterval(watchdog);
       setState({ state: "stopped" });
       await client.destroy();
     },
@@ -314,7 +625,11 @@ interface RawMessage {
   id: string;
   timestamp: string;
   content: string;
-  author: { id: string; username: string };
+  guild_id?: string;
+  author: { id: string; username: string; bot?: boolean };
+  mentions?: { id: string }[];
+  message_reference?: { message_id?: string };
+  referenced_message?: { author: { id: string } } | null;
   attachments?: {
     id: string;
     filename: string;
@@ -339,6 +654,84 @@ function toHistory(m: RawMessage): HistoryMessage {
       url: a.url,
     })),
   };
+}
+
+/** `GET /gateway/bot`'s session start limit. */
+async function fetchSessionLimit(c: Client): Promise<SessionStartLimit> {
+  const info = await c.rest.get("/gateway/bot") as { session_start_limit: SessionStartLimit };
+  return info.session_start_limit;
+}
+
+function budgetMessage(limit: SessionStartLimit, waitMs: number): string {
+  return `Discord's daily login budget for this bot is used up (0 of ${limit.total} left), so the bridge does not log in until it resets in ${
+    formatDelay(waitMs)
+  } (${
+    new Date(Date.now() + waitMs).toISOString()
+  }). Something has been logging in over and over: look for other running copies of this bridge or other programs using the same bot token.`;
+}
+
+/** Resolves after `ms`, or rejects when `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+/**
+ * fetch for discord.js's REST client, pausing briefly after a 5xx: discord.js
+ * retries those at once, and an immediate retry against a struggling server
+ * mostly fails the same way.
+ */
+async function pausingFetch(url: string, init: RequestInit): Promise<Response> {
+  const res = await fetch(url, init);
+  if (res.status >= 500) await new Promise((r) => setTimeout(r, 200 + Math.random() * 300));
+  return res;
+}
+
+/** A message nonce: a random snowflake-sized decimal string. */
+function makeNonce(): string {
+  const [a, b] = crypto.getRandomValues(new Uint32Array(2));
+  return `${a}${String(b).padStart(10, "0")}`.slice(0, 19);
+}
+
+/** The WebSockets behind a client's shards (a private field of @discordjs/ws 1.x). */
+function gatewaySockets(c: Client): WebSocket[] {
+  const manager = (c.ws as unknown as {
+    _ws?: { strategy?: { shards?: Map<number, { connection?: WebSocket | null }> } };
+  })._ws;
+  const shards = manager?.strategy?.shards;
+  if (!shards || typeof shards.values !== "function") return [];
+  return [...shards.values()].map((s) => s.connection).filter((s): s is WebSocket => !!s);
+}
+
+/**
+ * Ends sockets whose close never completes: the close handler discord.js
+ * waits on is invoked by hand, as if the peer had answered. discord.js then
+ * carries on as after any abnormal close (it resumes the session).
+ */
+function forceClose(sockets: WebSocket[]): void {
+  for (const s of sockets) {
+    if (s.readyState === WebSocket.OPEN) {
+      try {
+        s.close(4000, "heartbeat not acknowledged");
+      } catch {
+        // already closing
+      }
+    }
+    const handler = s.onclose;
+    if (!handler) continue;
+    s.onclose = null;
+    handler.call(s, new CloseEvent("close", { code: 1006, reason: "no answer", wasClean: false }));
+  }
 }
 
 /** Encodes an emoji for the reactions route: `<:name:id>` becomes `name:id`. */

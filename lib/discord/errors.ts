@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { formatDelay } from "../backoff.ts";
 import { describeError } from "../log.ts";
 
 /** Gateway close codes after which retrying cannot help. */
@@ -21,8 +22,25 @@ const TOKEN_FIX =
 const INTENT_FIX =
   "Fix: Discord Developer Portal → your app → Bot → Privileged Gateway Intents → turn on MESSAGE CONTENT INTENT, then restart the session.";
 
-/** Explains why the bridge could not log in, from a close code or a thrown error. */
-export function explainLoginFailure(input: { closeCode?: number; err?: unknown }): string {
+/**
+ * Whether a login failure is one that retrying cannot fix (wrong token,
+ * refused intent, sharding): the bridge then stops and says why.
+ */
+export function isFatalLoginFailure(input: { closeCode?: number; err?: unknown }): boolean {
+  if (input.closeCode !== undefined) return FATAL_CLOSE_CODES.has(input.closeCode);
+  const err = input.err as { code?: unknown; status?: unknown } | undefined;
+  if (err?.code === "TokenInvalid" || err?.status === 401) return true;
+  if (err?.code === "DisallowedIntents") return true;
+  return false;
+}
+
+/**
+ * Explains why the bridge could not log in, from a close code or a thrown
+ * error. `retryInMs` is given when the bridge will try again.
+ */
+export function explainLoginFailure(
+  input: { closeCode?: number; err?: unknown; retryInMs?: number },
+): string {
   const code = input.closeCode;
   if (code === 4004) return `Discord rejected the bot token (authentication failed). ${TOKEN_FIX}`;
   if (code === 4014) {
@@ -48,5 +66,38 @@ export function explainLoginFailure(input: { closeCode?: number; err?: unknown }
   if (err?.code === "DisallowedIntents" || /disallowed intent|privileged intent/i.test(text)) {
     return `Discord refused the Message Content intent (disallowed intents). ${INTENT_FIX}`;
   }
-  return `could not log in to Discord: ${text}. The bridge will keep retrying; check the network and DISCORD_API_URL.`;
+  const when = input.retryInMs === undefined
+    ? "The bridge will keep retrying"
+    : `Retrying in ${formatDelay(input.retryInMs)}`;
+  return `could not log in to Discord: ${text}. ${when}; check the network and DISCORD_API_URL.`;
+}
+
+/**
+ * Rewrites a REST failure from discord.js into an error whose message says
+ * what happened in words a tool result can carry: a rate limit the bridge
+ * would not wait out, or a server error that persisted through the retries.
+ * Other errors (Discord's 4xx answers) are returned unchanged.
+ */
+export function explainRestError(err: unknown, retries: number): unknown {
+  const e = err as {
+    name?: unknown;
+    retryAfter?: unknown;
+    status?: unknown;
+    method?: unknown;
+    route?: unknown;
+    global?: unknown;
+  };
+  if (typeof e?.name === "string" && e.name.startsWith("RateLimitError")) {
+    const wait = typeof e.retryAfter === "number" ? formatDelay(e.retryAfter) : "a while";
+    const scope = e.global ? "all requests" : "this kind of request";
+    return new Error(
+      `Discord rate-limits ${scope} for ${wait}; the request was not sent (try again after that)`,
+    );
+  }
+  if (e?.name === "HTTPError" && typeof e.status === "number" && e.status >= 500) {
+    return new Error(
+      `Discord failed with HTTP ${e.status} (${describeError(err)}) on all ${1 + retries} attempts`,
+    );
+  }
+  return err;
 }

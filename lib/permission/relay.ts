@@ -6,13 +6,21 @@
  * State lives only in this process. After a restart a click on an old prompt
  * is answered "expired", never with an error and never with a verdict.
  *
+ * Timing rules that follow from Discord:
+ * - A click must be answered within 3 s, so {@link PermissionRelay.click}
+ *   decides synchronously and never waits on REST; the clicked copy is updated
+ *   through the interaction itself, the other copies by PATCH in the
+ *   background.
+ * - The decision is recorded before anything is awaited, so two clicks (or a
+ *   click and a text reply) racing on one request produce one verdict.
+ *
  * @module
  */
 import type { Access } from "../access/schema.ts";
+import { DEFAULT_PERMISSION_TIMEOUT_SECONDS } from "../access/schema.ts";
 import type { ButtonClick, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
 import { describeError } from "../log.ts";
 import type { PermissionRequest } from "../mcp/server.ts";
-import { DEFAULT_PERMISSION_TIMEOUT_SECONDS } from "../access/schema.ts";
 import { renderDetails, renderExpired, renderOutcome, renderPrompt } from "./prompt.ts";
 import { parseButtonId, parseTextVerdict } from "./verdict.ts";
 
@@ -24,7 +32,7 @@ interface Copy {
 
 type Status =
   | { kind: "open" }
-  | { kind: "decided"; behavior: "allow" | "deny"; by: string }
+  | { kind: "decided"; behavior: "allow" | "deny"; by: string; via: "button" | "text" }
   | { kind: "expired" };
 
 interface Prompt {
@@ -45,24 +53,53 @@ export interface RelayDeps {
   lastGuildChat(): string | undefined;
   log(line: string): void;
   now?: () => number;
+  /**
+   * How long after answering a click its in-place update is sure to have
+   * landed or failed (default: Discord's 3 s window plus a margin).
+   */
+  interactionSettleMs?: number;
 }
 
 /** How many answered or expired prompts are remembered to explain late clicks. */
 const CLOSED_MEMORY = 200;
+/** Discord's 3-second interaction window, plus room for the answer to land. */
+const INTERACTION_SETTLE_MS = 3_500;
+
+const EXPIRED_ANSWER =
+  "This permission prompt has expired (or the bridge restarted since it was posted). If Claude Code is still waiting, answer it in the terminal.";
 
 /** Relays permission prompts between Claude Code and Discord. */
 export class PermissionRelay {
   #prompts = new Map<string, Prompt>();
+  #settleTimers = new Set<ReturnType<typeof setTimeout>>();
   #deps: RelayDeps;
   #now: () => number;
+  #stopped = false;
 
   constructor(deps: RelayDeps) {
     this.#deps = deps;
     this.#now = deps.now ?? Date.now;
   }
 
-  /** Posts a new prompt to every destination; resolves when all copies were tried. */
+  /**
+   * Posts a new prompt to every destination; resolves when every copy was
+   * tried. Never rejects: the bridge calls it fire-and-forget, and a failure
+   * here must leave the terminal prompt as the way to answer.
+   */
   async request(req: PermissionRequest): Promise<void> {
+    try {
+      await this.#request(req);
+    } catch (err) {
+      this.#deps.log(
+        `permission request ${req.request_id} not relayed: ${
+          describeError(err)
+        }; answer it in the terminal`,
+      );
+    }
+  }
+
+  async #request(req: PermissionRequest): Promise<void> {
+    if (this.#stopped) return;
     const access = this.#deps.access();
     const discord = this.#deps.discord();
     if (!access || !discord) {
@@ -83,64 +120,101 @@ export class PermissionRelay {
       status: { kind: "open" },
       expiresAt: this.#now() + timeoutMs,
     };
+    // Registered before the first await, so an answer that races the posting
+    // (or a duplicate request) finds it.
     this.#prompts.set(req.request_id, prompt);
     this.#forgetOldest();
-    prompt.timer = setTimeout(() => void this.#expire(req.request_id), timeoutMs);
+    prompt.timer = setTimeout(() => void this.#expire(prompt), timeoutMs);
 
     const body = renderPrompt(req, { expiresAt: prompt.expiresAt });
-    const targets = await this.#destinations(access, discord);
-    if (targets.length === 0) {
+    const post = async (chatId: string) => {
+      const sent = await discord.sendMessage(chatId, body);
+      const copy = { chatId, messageId: sent.id };
+      prompt.copies.push(copy);
+      // Answered or expired while this copy was in flight: bring it in line.
+      if (prompt.status.kind !== "open") await this.#syncCopy(prompt, copy);
+    };
+
+    const mode = access.permissionPrompts ?? "dm";
+    const jobs: Promise<void>[] = [];
+    const posted = new Set<string>();
+    const channel = mode === "dm" ? undefined : this.#deps.lastGuildChat();
+    if (channel) {
+      posted.add(channel);
+      jobs.push(post(channel).catch((err) => this.#couldNotPost(channel, err)));
+    } else if (mode === "channel") {
+      this.#deps.log('permissionPrompts is "channel" but no guild conversation yet; using DMs');
+    }
+    if (mode !== "channel" || !channel) {
+      // Each approver on their own: one who cannot be reached (DMs closed,
+      // account gone) must neither block nor delay the others.
+      for (const userId of new Set(access.allowFrom)) {
+        jobs.push((async () => {
+          let chatId: string;
+          try {
+            chatId = await discord.openDm(userId);
+          } catch (err) {
+            this.#deps.log(`could not open a DM with approver ${userId}: ${describeError(err)}`);
+            return;
+          }
+          if (posted.has(chatId)) return;
+          posted.add(chatId);
+          await post(chatId).catch((err) => this.#couldNotPost(chatId, err));
+        })());
+      }
+    }
+    if (jobs.length === 0) {
       this.#deps.log(
-        `permission request ${req.request_id} not relayed: no approver in allowFrom and no channel to post in`,
+        `permission request ${req.request_id} not relayed: no approver in allowFrom and no channel to post in; answer it in the terminal`,
       );
     }
-    await Promise.all(targets.map(async (chatId) => {
-      try {
-        const sent = await discord.sendMessage(chatId, body);
-        prompt.copies.push({ chatId, messageId: sent.id });
-        // Answered or expired while this copy was in flight: bring it in line.
-        if (prompt.status.kind !== "open") await this.#syncCopies(prompt);
-      } catch (err) {
-        this.#deps.log(`could not post permission prompt to ${chatId}: ${describeError(err)}`);
-      }
-    }));
+    await Promise.all(jobs);
   }
 
-  /** Answers a button click; never throws, so the interaction is always acknowledged. */
+  /**
+   * Answers a button click. Synchronous in effect and never throws, so the
+   * interaction is always acknowledged within Discord's window.
+   */
   click(click: ButtonClick): Promise<InteractionAnswer> {
+    try {
+      return Promise.resolve(this.#click(click));
+    } catch (err) {
+      this.#deps.log(`could not handle a button click: ${describeError(err)}`);
+      return Promise.resolve(
+        ephemeral("Something went wrong here; answer the prompt in the terminal."),
+      );
+    }
+  }
+
+  #click(click: ButtonClick): InteractionAnswer {
     const parsed = parseButtonId(click.customId);
-    if (!parsed) return Promise.resolve(ephemeral("This button is not one of the bridge's."));
+    if (!parsed) return ephemeral("This button is not one of the bridge's.");
     const access = this.#deps.access();
     // Only approvers may decide, wherever the prompt was posted: in a guild
     // channel anyone can click, and a click there must not approve `rm -rf`.
     if (!access || !access.allowFrom.includes(click.userId)) {
-      return Promise.resolve(ephemeral("You are not authorized to answer permission prompts."));
+      return ephemeral("You are not authorized to answer permission prompts.");
     }
     const prompt = this.#prompts.get(parsed.requestId);
-    if (!prompt || prompt.status.kind === "expired") {
-      return Promise.resolve(ephemeral(
-        "This permission prompt has expired (or the bridge restarted). If Claude Code is still waiting, answer it in the terminal.",
-      ));
-    }
+    if (!prompt || prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
     if (prompt.status.kind === "decided") {
       const word = prompt.status.behavior === "allow" ? "allowed" : "denied";
-      return Promise.resolve(
-        ephemeral(`This request was already answered: ${word} by ${prompt.status.by}.`),
-      );
+      return ephemeral(`This request was already answered: ${word} by ${prompt.status.by}.`);
     }
     if (parsed.action === "details") {
-      return Promise.resolve({
+      this.#resyncAfterInteraction(prompt, click.messageId);
+      return {
         kind: "update",
         body: renderDetails(prompt.req, { expiresAt: prompt.expiresAt }),
-      });
+      };
     }
-    const body = this.#decide(prompt, parsed.action, click.userName, { except: click.messageId });
-    return Promise.resolve({ kind: "update", body });
+    const body = this.#decide(prompt, parsed.action, click.userName, "button", click.messageId);
+    return { kind: "update", body };
   }
 
   /**
-   * Handles a `yes abcde` / `no abcde` message from a delivered message.
-   * Returns true when the message was a verdict (and must not reach Claude as chat).
+   * Handles a delivered message that may be a `yes abcde` / `no abcde` reply.
+   * Returns true when it was one, so it must not reach Claude as chat.
    */
   interceptText(
     msg: { authorId: string; authorName: string; content: string; channelId: string; id: string },
@@ -148,9 +222,8 @@ export class PermissionRelay {
   ): boolean {
     const verdict = parseTextVerdict(msg.content);
     if (!verdict) return false;
-    const discord = this.#deps.discord();
     const react = (emoji: string) =>
-      discord?.addReaction(msg.channelId, msg.id, emoji).catch((err) =>
+      this.#deps.discord()?.addReaction(msg.channelId, msg.id, emoji).catch((err) =>
         this.#deps.log(`could not react to a verdict: ${describeError(err)}`)
       );
     // Only approvers decide. A group member who may chat is not an approver;
@@ -161,23 +234,29 @@ export class PermissionRelay {
     }
     const prompt = this.#prompts.get(verdict.requestId);
     if (prompt && prompt.status.kind !== "open") {
+      // Expired: the terminal may still be waiting, and the prompt said to
+      // answer there. Decided: the first answer stands.
       void react(prompt.status.kind === "expired" ? "⌛" : "🔁");
       return true;
     }
     void react(verdict.behavior === "allow" ? "✅" : "❌");
     if (prompt) {
-      this.#decide(prompt, verdict.behavior, msg.authorName, {});
+      this.#decide(prompt, verdict.behavior, msg.authorName, "text");
     } else {
-      // Not ours (e.g. posted before a restart): the terminal may still be
-      // waiting, and Claude Code ignores IDs it did not issue.
+      // Not one this process posted (e.g. from before a restart). Claude Code
+      // applies it only if that request is still open, and ignores IDs it did
+      // not issue, so passing it on is harmless and may unblock the terminal.
       this.#send(verdict.requestId, verdict.behavior);
     }
     return true;
   }
 
-  /** Clears every timer (shutdown). */
+  /** Clears every timer (shutdown); later requests are not relayed. */
   stop(): void {
+    this.#stopped = true;
     for (const p of this.#prompts.values()) clearTimeout(p.timer);
+    for (const t of this.#settleTimers) clearTimeout(t);
+    this.#settleTimers.clear();
   }
 
   /** Open prompt IDs (for tests and status). */
@@ -187,19 +266,27 @@ export class PermissionRelay {
     );
   }
 
+  /**
+   * Records the decision and sends the verdict, then updates every copy but
+   * `answeredCopy` (the clicked one, updated through the interaction) in the
+   * background. Returns the outcome view for the interaction.
+   */
   #decide(
     prompt: Prompt,
     behavior: "allow" | "deny",
     by: string,
-    opts: { except?: string },
+    via: "button" | "text",
+    answeredCopy?: string,
   ): MessageBody {
     // Decided synchronously, before any await: a second click racing this one
     // sees the decision and cannot produce a second verdict.
-    prompt.status = { kind: "decided", behavior, by };
+    prompt.status = { kind: "decided", behavior, by, via };
     clearTimeout(prompt.timer);
     this.#send(prompt.req.request_id, behavior);
-    void this.#syncCopies(prompt, opts.except);
-    return renderOutcome(prompt.req, { behavior, decidedBy: by });
+    for (const copy of prompt.copies) {
+      if (copy.messageId !== answeredCopy) void this.#syncCopy(prompt, copy);
+    }
+    return renderOutcome(prompt.req, { behavior, decidedBy: by, via });
   }
 
   #send(requestId: string, behavior: "allow" | "deny"): void {
@@ -208,53 +295,51 @@ export class PermissionRelay {
     );
   }
 
-  async #expire(requestId: string): Promise<void> {
-    const prompt = this.#prompts.get(requestId);
-    if (!prompt || prompt.status.kind !== "open") return;
+  async #expire(prompt: Prompt): Promise<void> {
+    if (prompt.status.kind !== "open") return;
     prompt.status = { kind: "expired" };
-    await this.#syncCopies(prompt);
+    await Promise.all(prompt.copies.map((copy) => this.#syncCopy(prompt, copy)));
   }
 
-  /** Edits every copy (but `except`, answered through the interaction) to the prompt's state. */
-  async #syncCopies(prompt: Prompt, except?: string): Promise<void> {
-    const discord = this.#deps.discord();
-    if (!discord) return;
+  /**
+   * A Details view answered through an interaction may reach Discord after a
+   * PATCH that closed the prompt (another approver decided, or it expired in
+   * between), and would bring the buttons back. Once the interaction window
+   * has passed, a copy whose prompt closed meanwhile is edited again.
+   */
+  #resyncAfterInteraction(prompt: Prompt, messageId: string): void {
+    const timer = setTimeout(() => {
+      this.#settleTimers.delete(timer);
+      if (prompt.status.kind === "open") return;
+      const copy = prompt.copies.find((c) => c.messageId === messageId);
+      if (copy) void this.#syncCopy(prompt, copy);
+    }, this.#deps.interactionSettleMs ?? INTERACTION_SETTLE_MS);
+    this.#settleTimers.add(timer);
+  }
+
+  /** Edits one copy to show how its prompt ended; never rejects. */
+  async #syncCopy(prompt: Prompt, copy: Copy): Promise<void> {
     const status = prompt.status;
+    if (status.kind === "open") return;
+    const discord = this.#deps.discord();
+    if (!discord) {
+      this.#deps.log(`could not update a permission prompt copy: Discord is not connected`);
+      return;
+    }
     const body = status.kind === "decided"
-      ? renderOutcome(prompt.req, { behavior: status.behavior, decidedBy: status.by })
-      : status.kind === "expired"
-      ? renderExpired(prompt.req)
-      : undefined;
-    if (!body) return;
-    await Promise.all(
-      prompt.copies.filter((c) => c.messageId !== except).map((c) =>
-        discord.editMessage(c.chatId, c.messageId, body).catch((err) =>
-          this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`)
-        )
-      ),
+      ? renderOutcome(prompt.req, {
+        behavior: status.behavior,
+        decidedBy: status.by,
+        via: status.via,
+      })
+      : renderExpired(prompt.req);
+    await discord.editMessage(copy.chatId, copy.messageId, body).catch((err) =>
+      this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`)
     );
   }
 
-  async #destinations(access: Access, discord: DiscordPort): Promise<string[]> {
-    const mode = access.permissionPrompts ?? "dm";
-    const out: string[] = [];
-    if (mode === "channel" || mode === "both") {
-      const chat = this.#deps.lastGuildChat();
-      if (chat) out.push(chat);
-      else if (mode === "channel") {
-        this.#deps.log('permissionPrompts is "channel" but no guild conversation yet; using DMs');
-      }
-    }
-    if (mode === "dm" || mode === "both" || out.length === 0) {
-      for (const userId of access.allowFrom) {
-        try {
-          out.push(await discord.openDm(userId));
-        } catch (err) {
-          this.#deps.log(`could not open a DM with approver ${userId}: ${describeError(err)}`);
-        }
-      }
-    }
-    return [...new Set(out)];
+  #couldNotPost(chatId: string, err: unknown): void {
+    this.#deps.log(`could not post permission prompt to ${chatId}: ${describeError(err)}`);
   }
 
   #forgetOldest(): void {

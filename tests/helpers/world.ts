@@ -28,6 +28,12 @@ export interface World {
   closedChannelId: string;
   aliceDm: string;
   malloryDm: string;
+  /** Ends the current bridge as Claude Code does (stdin EOF) and waits for it to exit. */
+  stopBridge(): Promise<void>;
+  /** Starts a new bridge on the same emulator and state directory (it becomes `bridge`). */
+  startBridge(
+    opts?: { env?: Record<string, string>; skipReady?: boolean },
+  ): Promise<BridgeUnderTest>;
   dispose(): Promise<void>;
 }
 
@@ -40,11 +46,15 @@ export interface WorldOptions {
   env?: Record<string, string>;
   /** Do not wait for the Discord login. */
   skipReady?: boolean;
+  /** Gateway heartbeat interval (default 1,000 ms). */
+  heartbeatIntervalMs?: number;
+  /** Runs after the world is built and before the bridge starts (e.g. to inject faults). */
+  beforeStart?: (emu: DiscordEmulator) => void | Promise<void>;
 }
 
 /** Builds the world and starts the bridge; waits until it is logged in. */
 export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
-  const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
+  const emu = await startEmulator({ heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000 });
   const alice = emu.addUser({ username: "alice" });
   const mallory = emu.addUser({ username: "mallory" });
   const otherBot = emu.addUser({ username: "otherbot", bot: true });
@@ -65,16 +75,21 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
     ...opts.access,
   };
   const stateDir = await makeStateDir(opts.noAccessFile ? undefined : access);
-  const bridge = await startBridge({
-    env: {
-      DISCORD_BOT_TOKEN: emu.token,
-      DISCORD_API_URL: emu.apiUrl,
-      DISCORD_STATE_DIR: stateDir,
-      ...opts.env,
-    },
-  });
-  if (!opts.skipReady) await bridge.waitForStderr("connected to Discord as", 15_000);
-  return {
+  await opts.beforeStart?.(emu);
+  const launch = async (o: { env?: Record<string, string>; skipReady?: boolean }) => {
+    const b = await startBridge({
+      env: {
+        DISCORD_BOT_TOKEN: emu.token,
+        DISCORD_API_URL: emu.apiUrl,
+        DISCORD_STATE_DIR: stateDir,
+        ...o.env,
+      },
+    });
+    if (!o.skipReady) await b.waitForStderr("connected to Discord as", 15_000);
+    return b;
+  };
+  const bridge = await launch(opts);
+  const world: World = {
     emu,
     bridge,
     stateDir,
@@ -88,10 +103,19 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
     closedChannelId: closed.id,
     aliceDm,
     malloryDm,
+    async stopBridge() {
+      await world.bridge.close();
+      await emu.waitFor(() => !emu.gateway.connected, { timeoutMs: 5000 });
+    },
+    async startBridge(o = {}) {
+      world.bridge = await launch({ env: { ...opts.env, ...o.env }, skipReady: o.skipReady });
+      return world.bridge;
+    },
     async dispose() {
-      await bridge.close();
+      await world.bridge.close();
       await emu.close();
       await Deno.remove(stateDir, { recursive: true }).catch(() => {});
     },
   };
+  return world;
 }
