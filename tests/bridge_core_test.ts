@@ -9,11 +9,11 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { ChannelEventParams, waitUntil } from "./helpers/bridge.ts";
-import { makeWorld, type World } from "./helpers/world.ts";
+import { makeWorld, type World, type WorldOptions } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
-async function withWorld(fn: (w: World) => Promise<void>, opts = {}) {
+async function withWorld(fn: (w: World) => Promise<void>, opts: WorldOptions = {}) {
   const w = await makeWorld(opts);
   try {
     await fn(w);
@@ -72,6 +72,30 @@ Deno.test(
       await new Promise((r) => setTimeout(r, 300));
       assertEquals(events(w).length, 1);
     }),
+);
+
+Deno.test(
+  "DMs are delivered even when Discord leaves channel_type out of the event",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      // discord.js alone drops such a DM (its channel is unknown and untyped);
+      // the bridge reads the raw dispatch, so nothing is lost.
+      const bot = w.emu.bot.id;
+      w.emu.sendMessage({ channelId: w.aliceDm, authorId: w.alice.id, content: "untyped" });
+      await w.bridge.waitForNotification(
+        "notifications/claude/channel",
+        (p) => p.content === "untyped",
+      );
+      const text = `<@${bot}> in a thread`;
+      w.emu.sendMessage({
+        channelId: w.threadId,
+        authorId: w.alice.id,
+        content: text,
+        mentions: [bot],
+      });
+      await w.bridge.waitForNotification("notifications/claude/channel", (p) => p.content === text);
+    }, { omitChannelType: true }),
 );
 
 Deno.test(

@@ -10,14 +10,13 @@ import {
   Client,
   GatewayIntentBits,
   type Interaction,
-  type Message,
   MessageFlags,
   Options,
   Partials,
 } from "discord.js";
 import type { ChatFacts } from "../gate.ts";
 import { describeError } from "../log.ts";
-import type { AttachmentInfo, InboundMessage } from "../notification.ts";
+import type { InboundMessage } from "../notification.ts";
 import type {
   ButtonClick,
   DiscordPort,
@@ -240,72 +239,12 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     return f;
   }
 
-  async function repliesToBot(m: Message): Promise<boolean> {
-    const refId = m.reference?.messageId;
-    if (!refId) return false;
-    if (m.mentions.repliedUser) return m.mentions.repliedUser.id === botId();
-    if (sentByMe.has(refId)) return true;
-    // Discord omitted the referenced message (e.g. sent before a restart and
-    // not included): ask for it rather than guess.
-    try {
-      const raw = await client.rest.get(
-        `/channels/${m.reference?.channelId ?? m.channelId}/messages/${refId}`,
-      ) as { author: { id: string } };
-      return raw.author.id === botId();
-    } catch {
-      return false;
-    }
-  }
-
-  async function toInbound(m: Message): Promise<InboundMessage> {
-    let parentId: string | undefined;
-    if (m.guildId) {
-      const f = await chatFacts(m.channelId).catch(() => undefined);
-      if (f?.kind === "guild") parentId = f.parentId;
-    } else if (!facts.has(m.channelId)) {
-      // A DM's recipient is its author (when not us): cache it for the outbound gate.
-      if (m.author.id !== botId()) remember(m.channelId, { kind: "dm", recipientId: m.author.id });
-    }
-    const attachments: AttachmentInfo[] = [...m.attachments.values()].map((a) => ({
-      id: a.id,
-      name: a.name ?? a.id,
-      contentType: a.contentType ?? undefined,
-      size: a.size,
-      url: a.url,
-    }));
-    return {
-      id: m.id,
-      isDm: !m.guildId,
-      channelId: m.channelId,
-      parentId,
-      guildId: m.guildId ?? undefined,
-      authorId: m.author.id,
-      authorName: m.author.username,
-      authorIsBot: m.author.bot,
-      authorIsSelf: m.author.id === botId(),
-      mentionsBot: m.mentions.users.has(botId()),
-      repliesToBot: await repliesToBot(m),
-      content: m.content,
-      createdAt: m.createdAt.toISOString(),
-      attachments,
-      replyToId: m.reference?.messageId ?? undefined,
-    };
-  }
-
   /** Wires a client's events; every handler ignores a client that was replaced. */
   function attach(c: Client): void {
     const current = () => c === client && !stopped;
-    c.on("messageCreate", (m) => {
-      if (!current()) return;
-      if (m.author.id === botId()) {
-        noteSent(m.id);
-        return;
-      }
-      toInbound(m).then(handlers.onMessage, (err) => {
-        opts.log(`could not read message ${m.id}: ${describeError(err)}`);
-      });
-    });
-
+    // Messages are read from the raw gateway dispatch rather than discord.js's
+    // messageCreate: discord.js drops a DM whose channel it has not cached
+    // when the payload lacks `channel_type`, and builds objects we do not need.
     c.on("interactionCreate", (interaction: Interaction) => {
       if (!current() || !interaction.isButton()) return;
       const click: ButtonClick = {
@@ -363,8 +302,9 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
         abandon(c);
       }
     });
-    c.on("raw", () => {
+    c.on("raw", (packet: { t?: string | null; d?: unknown }) => {
       lastAliveAt = Date.now();
+      if (packet.t === "MESSAGE_CREATE" && current()) onGatewayMessage(packet.d as GatewayMessage);
     });
     c.on("shardError", (err) => {
       // While the network is down discord.js reports every 500 ms attempt.
@@ -502,6 +442,67 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
 
   const sendable = (body: MessageBody) => ({ allowed_mentions: { parse: [] }, ...body });
 
+  // Per-chat queues: a message that needs a REST lookup (an uncached
+  // thread, a reply to an old message) must not be overtaken by the next one.
+  const chatQueues = new Map<string, Promise<void>>();
+
+  function onGatewayMessage(d: GatewayMessage): void {
+    if (!d?.id || !d.channel_id || !d.author) return;
+    if (d.author.id === botId()) {
+      noteSent(d.id);
+      return;
+    }
+    // Only what people write: joins, pins, thread starters and other system
+    // messages carry no instruction for Claude.
+    if (d.type !== undefined && d.type !== 0 && d.type !== 19) return;
+    const chat = d.channel_id;
+    const previous = chatQueues.get(chat) ?? Promise.resolve();
+    const next = previous
+      .then(() => gatewayToInbound(d))
+      .then(handlers.onMessage, (err) => {
+        opts.log(`could not read message ${d.id}: ${describeError(err)}`);
+      });
+    chatQueues.set(chat, next);
+    next.finally(() => {
+      if (chatQueues.get(chat) === next) chatQueues.delete(chat);
+    });
+  }
+
+  /** A MESSAGE_CREATE payload as the inbound data the gate decides on. */
+  async function gatewayToInbound(d: GatewayMessage): Promise<InboundMessage> {
+    const isDm = !d.guild_id;
+    let f: ChatFacts;
+    if (isDm) {
+      // A DM's other party is its author: remember it for the outbound gate.
+      f = { kind: "dm", recipientId: d.author.id };
+      if (!facts.has(d.channel_id)) remember(d.channel_id, f);
+    } else {
+      f = await chatFacts(d.channel_id).catch(() => ({ kind: "guild", channelId: d.channel_id }));
+    }
+    const msg = rawToInbound(d.channel_id, d, f);
+    msg.isDm = isDm;
+    if (!isDm) msg.guildId = d.guild_id;
+    // A webhook post is not a person, whatever name it shows.
+    if (d.webhook_id) msg.authorIsBot = true;
+    if (msg.replyToId && !msg.repliesToBot && d.referenced_message === undefined) {
+      // Discord omitted the referenced message: ask rather than guess, so a
+      // reply to something the bot said before a restart still counts.
+      try {
+        const ref = await rest<RawMessage>((c) =>
+          c.rest.get(
+            `/channels/${
+              d.message_reference?.channel_id ?? d.channel_id
+            }/messages/${msg.replyToId}`,
+          )
+        );
+        msg.repliesToBot = ref.author.id === botId();
+      } catch {
+        // deleted or unreadable: not a reply to us
+      }
+    }
+    return msg;
+  }
+
   /** A raw REST message (history) as the inbound data the gate decides on. */
   function rawToInbound(
     chatId: string,
@@ -621,6 +622,13 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
   };
 }
 
+/** A MESSAGE_CREATE dispatch's payload (the fields the bridge reads). */
+interface GatewayMessage extends RawMessage {
+  channel_id: string;
+  type?: number;
+  webhook_id?: string;
+}
+
 interface RawMessage {
   id: string;
   timestamp: string;
@@ -628,7 +636,7 @@ interface RawMessage {
   guild_id?: string;
   author: { id: string; username: string; bot?: boolean };
   mentions?: { id: string }[];
-  message_reference?: { message_id?: string };
+  message_reference?: { message_id?: string; channel_id?: string };
   referenced_message?: { author: { id: string } } | null;
   attachments?: {
     id: string;

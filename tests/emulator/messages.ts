@@ -52,6 +52,9 @@ export class Messages {
     private readonly origin: () => string,
   ) {}
 
+  /** Whether gateway payloads carry `channel_type` (Discord added it in 2024; older servers omit it). */
+  includeChannelType = true;
+
   /** Serializes a stored message: `rest` (REST shape, reactions from the bot's view), `gateway` (with guild_id/member) or `full` (both). */
   serialize(m: Message, mode: "rest" | "gateway" | "full", depth = 0): Message {
     const out: Message = { ...m, mentions: m.mentions.map((u) => ({ ...u })) };
@@ -59,7 +62,7 @@ export class Messages {
       delete out.guild_id;
       delete out.member;
     }
-    if (mode === "gateway") {
+    if (mode === "gateway" && this.includeChannelType) {
       // Real MESSAGE_CREATE/UPDATE payloads carry the channel type (discord.js uses it for DMs).
       out.channel_type = this.world.channels.get(m.channel_id)?.type;
     }

@@ -44,6 +44,8 @@ export interface EmulatorOptions {
   botName?: string;
   /** Rate-limit overrides (merged over the defaults). */
   rateLimits?: Partial<RateLimitConfig>;
+  /** Leave `channel_type` out of MESSAGE_CREATE/UPDATE, as Discord did before 2024. */
+  omitChannelType?: boolean;
 }
 
 /** A user-sent message for {@link DiscordEmulator.sendMessage}. */
@@ -211,6 +213,7 @@ class Emulator implements DiscordEmulator {
       drop: (p) => this.#front.drop(p),
     });
     this.#messages = new Messages(world, this.#gateway, () => this.origin);
+    this.#messages.includeChannelType = !opts.omitChannelType;
     this.#interactions = new Interactions(world, this.#gateway, this.#messages, this.applicationId);
     this.#rest = new RestApi({
       world,

@@ -48,13 +48,18 @@ export interface WorldOptions {
   skipReady?: boolean;
   /** Gateway heartbeat interval (default 1,000 ms). */
   heartbeatIntervalMs?: number;
+  /** Emulate a Discord that leaves `channel_type` out of message events. */
+  omitChannelType?: boolean;
   /** Runs after the world is built and before the bridge starts (e.g. to inject faults). */
   beforeStart?: (emu: DiscordEmulator) => void | Promise<void>;
 }
 
 /** Builds the world and starts the bridge; waits until it is logged in. */
 export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
-  const emu = await startEmulator({ heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000 });
+  const emu = await startEmulator({
+    heartbeatIntervalMs: opts.heartbeatIntervalMs ?? 1000,
+    omitChannelType: opts.omitChannelType,
+  });
   const alice = emu.addUser({ username: "alice" });
   const mallory = emu.addUser({ username: "mallory" });
   const otherBot = emu.addUser({ username: "otherbot", bot: true });
