@@ -147,6 +147,15 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const transport = new StdioServerTransport();
   transport.onclose = () => void shutdown("MCP connection closed");
+  // discord.js takes ~200 ms to load and blocks the event loop meanwhile, so
+  // it is loaded only once the handshake is done: Claude Code gets its
+  // initialize answer at once (or after a short grace period when no client
+  // speaks first, e.g. started by hand).
+  const handshakeDone = new Promise<void>((resolve) => {
+    mcp.server.oninitialized = () => resolve();
+    const grace = setTimeout(resolve, 750);
+    Deno.unrefTimer(grace);
+  });
   await mcp.server.connect(transport);
   watchStdinEnd(() => void shutdown("stdin closed"));
 
@@ -228,7 +237,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   const token = config.DISCORD_BOT_TOKEN;
   const login = async (token: string) => {
-    // Loaded only now: discord.js takes longer to load than the handshake should.
+    await handshakeDone;
     const { connectDiscord } = await import("./discord/client.ts");
     if (!stopping) {
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {

@@ -56,7 +56,11 @@ export class TypingIndicator {
     const existing = this.#timers.get(chatId);
     const stopAt = clock.now() + this.#maxMs;
     if (existing) {
+      // Already showing: the refresh timer keeps it alive. Sending again per
+      // message would flood Discord (a burst of 2,000 messages queued 2,000
+      // typing calls behind the replies, and real Discord answers 429).
       existing.stopAt = stopAt;
+      return;
     } else {
       const interval = clock.setInterval(() => {
         const t = this.#timers.get(chatId);

@@ -98,8 +98,23 @@ Deno.test("typing: a new message extends the cap; chats are independent", () => 
   const a = sent.filter((s) => s.chat === "a").map((s) => s.at);
   const b = sent.filter((s) => s.chat === "b").map((s) => s.at);
   assertEquals(b, [0, 1_000, 2_000, 3_000]);
-  assertEquals(a, [0, 1_000, 2_000, 3_000, 3_000, 4_000, 5_000, 6_000, 7_000]);
+  assertEquals(a, [0, 1_000, 2_000, 3_000, 4_000, 5_000, 6_000, 7_000]);
   assertEquals(t.active(), []);
+});
+
+Deno.test("typing: a burst of messages sends one indicator, not one per message", () => {
+  const { clock, advance } = fakeClock();
+  const sent = recorder();
+  const t = new TypingIndicator({
+    send: (chat) => (sent.push({ chat, at: clock.now() }), Promise.resolve()),
+    intervalMs: 8_000,
+    maxMs: 180_000,
+    clock,
+  });
+  for (let i = 0; i < 2_000; i++) t.start("a");
+  assertEquals(sent.length, 1);
+  advance(8_000);
+  assertEquals(sent.length, 2);
 });
 
 Deno.test("typing: a failing send does not stop or throw; stopAll clears everything", async () => {
