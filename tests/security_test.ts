@@ -9,7 +9,13 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { startEmulator } from "./emulator/mod.ts";
-import { ChannelEventParams, makeStateDir, startBridge, waitUntil } from "./helpers/bridge.ts";
+import {
+  ChannelEventParams,
+  makeStateDir,
+  mcpJsonEntry,
+  startBridge,
+  waitUntil,
+} from "./helpers/bridge.ts";
 import { makeWorld, type World } from "./helpers/world.ts";
 import { argv, bridgePidUnder } from "./helpers/process.ts";
 
@@ -41,6 +47,8 @@ Deno.test(
     });
     const stateDir = await makeStateDir({});
     const bridge = await startBridge({
+      // The sandbox is what `deno task start` adds: always test that launch.
+      command: mcpJsonEntry(),
       env: {
         DISCORD_BOT_TOKEN: "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.abcdefghijklmnopqrstuvwxyz0123456789AB",
         DISCORD_API_URL: `http://127.0.0.1:${api.addr.port}/api`,

@@ -12,8 +12,20 @@ import { z } from "zod";
 
 const REPO = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 
-/** The launch command registered in `.mcp.json` for the `discord` server. */
+/**
+ * The launch command registered in `.mcp.json` for the `discord` server.
+ * `BRIDGE_LAUNCH=direct` runs the suite against `deno run -A main.ts`
+ * instead, the way independent checks start the bridge.
+ */
 export function mcpJsonCommand(): { command: string; args: string[] } {
+  if (Deno.env.get("BRIDGE_LAUNCH") === "direct") {
+    return { command: "deno", args: ["run", "--quiet", "-A", "main.ts"] };
+  }
+  return mcpJsonEntry();
+}
+
+/** The `.mcp.json` entry itself, whatever `BRIDGE_LAUNCH` says (for sandbox tests). */
+export function mcpJsonEntry(): { command: string; args: string[] } {
   const json = JSON.parse(Deno.readTextFileSync(`${REPO}/.mcp.json`));
   const entry = json.mcpServers.discord;
   return { command: entry.command, args: entry.args ?? [] };
