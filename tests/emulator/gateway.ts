@@ -125,6 +125,11 @@ export class Gateway {
   };
   /** Whether privileged intents (MESSAGE_CONTENT etc.) are enabled for the app. */
   intentsAllowed = true;
+  /**
+   * Guilds listed in READY whose GUILD_CREATE is never sent, as for a guild
+   * in an outage (Discord keeps it unavailable until it recovers).
+   */
+  unavailableGuilds = new Set<string>();
   /** Whether op 1 heartbeats get an op 11 ACK. */
   heartbeatAcks = true;
   /** Close code for the next IDENTIFYs (fault injection), with how many remain. */
@@ -308,6 +313,7 @@ export class Gateway {
       _trace: ['["gateway-emu",{}]'],
     });
     for (const id of guildIds) {
+      if (this.unavailableGuilds.has(id)) continue;
       this.#dispatchTo(session, "GUILD_CREATE", this.guildCreatePayload(id));
     }
   }

@@ -25,7 +25,7 @@ import { TcpFront } from "./proxy.ts";
 import { DEFAULT_RATE_LIMITS, type RateLimitConfig, RateLimiter } from "./ratelimit.ts";
 import { type Fault, json, type RecordedRequest, RestApi } from "./rest.ts";
 import { type Channel, type Guild, makeUser, type Message, type User, World } from "./state.ts";
-import { MAX_CONTENT, parseEmoji } from "./validate.ts";
+import { MAX_USER_CONTENT, parseEmoji } from "./validate.ts";
 
 export type { Attachment, Channel, Guild, Message, User } from "./state.ts";
 export type { InteractionOutcome, InteractionRecord } from "./interactions.ts";
@@ -147,6 +147,8 @@ export interface DiscordEmulator {
   setSessionStartLimit(limit: Partial<SessionStartLimit>): void;
   /** When false, IDENTIFY with privileged intents (MESSAGE_CONTENT...) is closed with 4014. */
   setIntentsAllowed(ok: boolean): void;
+  /** Lists the guild in READY as unavailable and never sends its GUILD_CREATE (an outage). */
+  setGuildUnavailable(guildId: string, unavailable?: boolean): void;
 }
 
 const CLOSE_REASONS: Record<number, string> = {
@@ -339,8 +341,9 @@ class Emulator implements DiscordEmulator {
     const world = this.#world;
     const channel = this.#userChannel(opts.channelId, opts.authorId);
     const author = world.users.get(opts.authorId)!;
-    if ([...opts.content].length > MAX_CONTENT) {
-      throw new Error(`sendMessage: content is longer than ${MAX_CONTENT} characters`);
+    // People with Nitro may send 4,000 characters; bots are held to 2,000.
+    if ([...opts.content].length > MAX_USER_CONTENT) {
+      throw new Error(`sendMessage: content is longer than ${MAX_USER_CONTENT} characters`);
     }
     const files: FileInput[] = (opts.attachments ?? []).map((a) => ({ ...a }));
     if (opts.content.length === 0 && files.length === 0) {
@@ -470,6 +473,11 @@ class Emulator implements DiscordEmulator {
 
   setIntentsAllowed(ok: boolean): void {
     this.#gateway.intentsAllowed = ok;
+  }
+
+  setGuildUnavailable(guildId: string, unavailable = true): void {
+    if (unavailable) this.#gateway.unavailableGuilds.add(guildId);
+    else this.#gateway.unavailableGuilds.delete(guildId);
   }
 }
 

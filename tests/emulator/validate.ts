@@ -8,6 +8,8 @@
 
 /** Max characters in `content`. */
 export const MAX_CONTENT = 2000;
+/** What a user with Nitro may send (the bot never can). */
+export const MAX_USER_CONTENT = 4000;
 /** Max attachments per message. */
 export const MAX_ATTACHMENTS = 10;
 /** Default per-file upload limit for bots (10 MiB). */
