@@ -39,8 +39,10 @@ export function parseDotEnv(text: string): Record<string, string> {
 export const ConfigSchema = z.object({
   DISCORD_BOT_TOKEN: z.string().trim().min(1).optional(),
   DISCORD_STATE_DIR: z.string().min(1),
+  // discord.js appends `/v10` itself: a base that already names a version
+  // (`…/api/v10`, as some Discord-compatible servers document it) loses it.
   DISCORD_API_URL: z.url({ protocol: /^https?$/ }).default(DEFAULT_API_URL)
-    .transform((url) => url.replace(/\/+$/, "")),
+    .transform((url) => url.replace(/\/+$/, "").replace(/\/v\d+$/, "")),
   DISCORD_ACCESS_MODE: z.enum(["live", "static"]).default("live"),
   /** Typing indicator refresh period in ms (default 8,000; Discord's lasts ~10 s). For tests. */
   DISCORD_TYPING_INTERVAL_MS: z.coerce.number().int().min(50).max(60_000).optional(),

@@ -51,3 +51,25 @@ Deno.test("a trailing slash on DISCORD_API_URL is dropped", () => {
     "http://127.0.0.1:9/api",
   );
 });
+
+Deno.test("a DISCORD_API_URL that already names the API version is accepted", () => {
+  // discord.js appends `/v10` itself; `…/api/v10` must not become `…/api/v10/v10`.
+  for (
+    const url of [
+      "http://127.0.0.1:9/api/v10",
+      "http://127.0.0.1:9/api/v10/",
+      "http://127.0.0.1:9/api/v9",
+    ]
+  ) {
+    assertEquals(
+      loadConfig({ DISCORD_STATE_DIR: "/s", DISCORD_API_URL: url }, () => undefined)
+        .DISCORD_API_URL,
+      "http://127.0.0.1:9/api",
+    );
+  }
+  assertEquals(
+    loadConfig({ DISCORD_STATE_DIR: "/s", DISCORD_API_URL: "http://[::1]:9/api" }, () => undefined)
+      .DISCORD_API_URL,
+    "http://[::1]:9/api",
+  );
+});

@@ -119,6 +119,7 @@ function setup(
     lastGuildChat: () => guildChat,
     log: (line) => logs.push(line),
     interactionSettleMs: opts.settleMs ?? 30,
+    connectWaitMs: 50,
   });
   return { relay, discord, verdicts, logs, access, setGuildChat: (id) => guildChat = id };
 }
@@ -489,3 +490,28 @@ Deno.test("after stop, no prompt is posted and no timer is left running", () =>
     await relay.request({ ...REQ, request_id: "qwxyz" });
     assert.equal(discord.posted.length, 2);
   }));
+
+Deno.test("a request that arrives while Discord is still logging in is posted once it is connected", async () => {
+  const discord = new FakeDiscord();
+  let connected = false;
+  const logs: string[] = [];
+  const relay = new PermissionRelay({
+    discord: () => connected ? discord : undefined,
+    access: () => AccessSchema.parse({ allowFrom: ["alice", "bob"] }),
+    sendVerdict: () => Promise.resolve(),
+    lastGuildChat: () => undefined,
+    log: (l) => logs.push(l),
+    connectWaitMs: 5_000,
+  });
+  try {
+    const pending = relay.request(REQ);
+    // The same notification twice while waiting still posts one prompt per approver.
+    const duplicate = relay.request(REQ);
+    setTimeout(() => connected = true, 200);
+    await Promise.all([pending, duplicate]);
+    assert.deepEqual(discord.posted.map((p) => p.chatId).sort(), ["dm-alice", "dm-bob"]);
+    assert.ok(!logs.some((l) => /not relayed/.test(l)), logs.join("\n"));
+  } finally {
+    relay.stop();
+  }
+});

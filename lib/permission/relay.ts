@@ -58,10 +58,19 @@ export interface RelayDeps {
    * landed or failed (default: Discord's 3 s window plus a margin).
    */
   interactionSettleMs?: number;
+  /**
+   * How long a request that arrives while Discord is still logging in waits
+   * for the connection before giving up (default 15 s). Claude Code may ask
+   * right after the handshake, before the gateway session is ready.
+   */
+  connectWaitMs?: number;
 }
 
 /** How many answered or expired prompts are remembered to explain late clicks. */
 const CLOSED_MEMORY = 200;
+/** How long a request waits for a Discord login in progress; how often it looks. */
+const CONNECT_WAIT_MS = 15_000;
+const CONNECT_POLL_MS = 100;
 /** Discord's 3-second interaction window, plus room for the answer to land. */
 const INTERACTION_SETTLE_MS = 3_500;
 
@@ -75,6 +84,8 @@ export class PermissionRelay {
   #deps: RelayDeps;
   #now: () => number;
   #stopped = false;
+  /** Requests waiting for the Discord connection. */
+  #waiting = new Set<string>();
 
   constructor(deps: RelayDeps) {
     this.#deps = deps;
@@ -100,6 +111,21 @@ export class PermissionRelay {
 
   async #request(req: PermissionRequest): Promise<void> {
     if (this.#stopped) return;
+    if (!this.#deps.discord() && this.#deps.access()) {
+      // Still logging in (or reconnecting from scratch): wait a little rather
+      // than drop a prompt the user is about to look for on their phone.
+      if (this.#waiting.has(req.request_id)) return; // duplicate notification
+      this.#waiting.add(req.request_id);
+      try {
+        const deadline = this.#now() + (this.#deps.connectWaitMs ?? CONNECT_WAIT_MS);
+        while (!this.#stopped && !this.#deps.discord() && this.#now() < deadline) {
+          await new Promise((r) => setTimeout(r, CONNECT_POLL_MS));
+        }
+      } finally {
+        this.#waiting.delete(req.request_id);
+      }
+      if (this.#stopped) return;
+    }
     const access = this.#deps.access();
     const discord = this.#deps.discord();
     if (!access || !discord) {
