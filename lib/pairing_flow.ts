@@ -25,8 +25,7 @@ export function pairingReply(code: string, resend: boolean): string {
     ? "Still waiting for approval."
     : "Hi! This bot only talks to people its owner approved.";
   return `${lead} Ask the owner to run this in a terminal on their machine:\n\n` +
-    "```\n" + `deno task access pair ${code}` + "\n```\n" +
-    "(or `/discord:access pair " + code + "` in Claude Code). The code is valid for one hour.";
+    "```\n" + `deno task access pair ${code}` + "\n```\n" + "The code is valid for one hour.";
 }
 
 /** The DM sent once a pairing was approved. */

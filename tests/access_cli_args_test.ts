@@ -155,7 +155,7 @@ Deno.test("set validates each key's value type and range", () => {
   assert.match(usageError("set", "chunkMode", "words"), /chunkMode: Invalid option/);
   assert.match(usageError("set", "permissionPrompts", "email"), /Invalid option/);
   assert.match(usageError("set", "permissionTimeoutSeconds", "2.5"), /whole number/);
-  assert.match(usageError("set", "permissionTimeoutSeconds", "5"), /Too small/);
+  assert.match(usageError("set", "permissionTimeoutSeconds", "0"), /Too small/);
   assert.match(usageError("set", "mentionPatterns", "claude"), /JSON array/);
   assert.match(usageError("set", "mentionPatterns", '["a", 1]'), /array of strings/);
   assert.match(usageError("set", "mentionPatterns", '["(a+)+"]'), /"\(a\+\)\+" nests/);

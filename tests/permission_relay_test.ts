@@ -386,7 +386,6 @@ Deno.test(
   e2e,
   () =>
     withWorld(async (w) => {
-      // 10 s is the shortest timeout access.json accepts.
       await request(w);
       const mine = await promptIn(w, w.aliceDm);
       const bobs = await promptIn(w, w.bobDm);
@@ -394,7 +393,7 @@ Deno.test(
         const m = await w.emu.waitFor(() => {
           const m = w.emu.message(chat, id);
           return m?.components.length === 0 && m;
-        }, { timeoutMs: 12_000, message: "expired copy" });
+        }, { timeoutMs: 6_000, message: "expired copy" });
         assertMatch(m.content, /expired/);
         assertMatch(m.content, /terminal may still be waiting/);
       }
@@ -402,7 +401,7 @@ Deno.test(
       w.emu.sendMessage({ channelId: w.aliceDm, authorId: w.alice.id, content: "yes abcde" });
       await settle();
       assertEquals(verdicts(w), []);
-    }, { access: { permissionTimeoutSeconds: 10 } }),
+    }, { access: { permissionTimeoutSeconds: 2 } }),
 );
 
 Deno.test(

@@ -131,7 +131,11 @@ Deno.test(
       );
       assertMatch(three.text.split("\n")[2], /filler 21/);
 
-      for (const limit of [0, 101, 2.5]) {
+      // More than Discord's 100 is capped, not refused.
+      const many = await w.bridge.call("fetch_messages", { channel: w.aliceDm, limit: 500 });
+      assert(!many.isError, many.text);
+      assertEquals(many.text.split("\n").length, ids.length);
+      for (const limit of [0, -1, 2.5]) {
         const bad = await w.bridge.call("fetch_messages", { channel: w.aliceDm, limit });
         assert(bad.isError, `limit ${limit} accepted`);
         assertMatch(bad.text, /limit/);
@@ -147,7 +151,7 @@ Deno.test(
       assert(
         reads.every((q) => !q.path.includes(w.malloryDm) && !q.path.includes(w.closedChannelId)),
       );
-      assertEquals(reads.map((q) => q.query.limit), ["20", "20", "3"]);
+      assertEquals(reads.map((q) => q.query.limit), ["20", "20", "3", "100"]);
     }),
 );
 
@@ -269,7 +273,8 @@ Deno.test("download hosts: only Discord's CDN over https, or the configured API 
     ["https://media.discordapp.net/attachments/1/2/a.png", true],
     ["http://127.0.0.1:5000/attachments/1/2/a.png", true],
     ["http://cdn.discordapp.com/attachments/1/2/a.png", false], // no plain http to the CDN
-    ["http://127.0.0.1:5001/a.png", false], // another port on the same machine
+    ["http://127.0.0.1:5001/a.png", true], // a local API may serve files from another port
+    ["http://localhost:5001/a.png", true],
     ["http://169.254.169.254/latest/meta-data/", false], // cloud metadata
     ["https://cdn.discordapp.com.evil.example/a.png", false],
     ["https://cdn.discordapp.com@evil.example/a.png", false],
@@ -277,6 +282,14 @@ Deno.test("download hosts: only Discord's CDN over https, or the configured API 
     ["not a url", false],
   ];
   for (const [url, ok] of cases) assertEquals(allowedDownloadHost(url, api), ok, url);
+  // Behind a remote API, loopback stays off limits: no reaching local services.
+  const remote = "https://discord-proxy.example/api";
+  assertEquals(allowedDownloadHost("http://127.0.0.1:5001/a.png", remote), false);
+  assertEquals(allowedDownloadHost("https://discord-proxy.example:8443/a.png", remote), false);
+  assertEquals(
+    allowedDownloadHost("https://discord-proxy.example/attachments/a.png", remote),
+    true,
+  );
 });
 
 Deno.test("download_attachment refuses to follow a redirect off the allowed host", async () => {

@@ -90,7 +90,7 @@ Keys:
   mentionPatterns           JSON array of case-insensitive regexes that count as a
                             mention, e.g. '["^claude\\\\b"]' (slow or unsafe ones are refused)
   permissionPrompts         dm | channel | both: where tool permission prompts go
-  permissionTimeoutSeconds  10..86400: when an unanswered prompt expires
+  permissionTimeoutSeconds  1..86400: when an unanswered prompt expires
 `,
   unset: `Usage: ${CLI_NAME} unset <key> [--fresh]
 

@@ -69,7 +69,7 @@ export const AccessSchema = z.looseObject({
   /** Where permission prompts go: approvers' DMs, the last channel, or both. */
   permissionPrompts: PermissionPromptsSchema.optional(),
   /** Seconds before an unanswered permission prompt expires. */
-  permissionTimeoutSeconds: z.number().int().min(10).max(86_400).optional(),
+  permissionTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
 });
 /** A parsed, defaulted `access.json`. */
 export type Access = z.infer<typeof AccessSchema>;

@@ -22,7 +22,17 @@ export const DownloadAttachmentInput = z.object({
   message_id: SnowflakeSchema,
 });
 
-/** Hosts attachments may be fetched from: Discord's CDN, or the configured API host. */
+function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h === "::1" || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * Hosts attachments may be fetched from: Discord's CDN, the configured API
+ * host, or, when the API itself is on this machine (a local
+ * Discord-compatible server), any loopback address: such servers often serve
+ * files from a port of their own.
+ */
 export function allowedDownloadHost(url: string, apiUrl: string): boolean {
   let u: URL;
   try {
@@ -36,6 +46,7 @@ export function allowedDownloadHost(url: string, apiUrl: string): boolean {
   // forged URL must not make the bridge fetch from inside the network.
   const api = new URL(apiUrl);
   if (u.host === api.host) return true;
+  if (isLoopback(api.hostname) && isLoopback(u.hostname)) return true;
   return u.protocol === "https:" &&
     ["cdn.discordapp.com", "media.discordapp.net"].includes(u.hostname);
 }

@@ -12,8 +12,9 @@ import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
 /** Input of the `fetch_messages` tool. */
 export const FetchMessagesInput = z.object({
   channel: SnowflakeSchema.describe("chat_id of the DM or channel"),
-  limit: z.number().int().min(1).max(100).default(20).describe(
-    "How many messages (1-100, default 20)",
+  // Discord returns at most 100; asking for more gets 100 rather than an error.
+  limit: z.number().int().min(1).default(20).transform((n) => Math.min(n, 100)).describe(
+    "How many messages (default 20; at most 100 are returned)",
   ),
 });
 
@@ -24,10 +25,11 @@ export const fetchMessagesTool = defineTool({
     'Fetch recent messages of an allowed Discord chat, oldest first, each with time, author ("me" for this bot), text and message ID. Discord has no search for bots: this is the only way to look back.',
   input: FetchMessagesInput,
   async run(ctx, args) {
-    const discord = await requireAllowedChat(ctx, args.channel);
+    const chatId = args.channel;
+    const discord = await requireAllowedChat(ctx, chatId);
     let rows;
     try {
-      rows = await discord.fetchMessages(args.channel, { limit: args.limit });
+      rows = await discord.fetchMessages(chatId, { limit: args.limit });
     } catch (err) {
       throw new ToolError(`could not read history: ${describeDiscordErrorLite(err)}`);
     }
