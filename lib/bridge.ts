@@ -5,7 +5,6 @@
  *
  * @module
  */
-import { StdioServerTransport } from "@modelcontextprotocol/sdk/server/stdio.js";
 import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
@@ -16,12 +15,16 @@ import { RecentIds } from "./dedupe.ts";
 import { checkOutbound, decideInbound, groupFor } from "./gate.ts";
 import { describeError, log } from "./log.ts";
 import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/server.ts";
+import { DenoStdioTransport } from "./mcp/stdio_transport.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
 import { PermissionRelay } from "./permission/relay.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
+
+/** How long a tool call waits for a login in progress before it gives up. */
+const CONNECT_WAIT_MS = 5_000;
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
@@ -83,7 +86,13 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     stateDir: config.DISCORD_STATE_DIR,
     apiUrl: config.DISCORD_API_URL,
     access: readAccess,
-    discord(): DiscordPort {
+    async discord(): Promise<DiscordPort> {
+      // A call made while the bridge is still logging in (Claude may act on
+      // the handshake at once) waits a little rather than failing.
+      const deadline = Date.now() + CONNECT_WAIT_MS;
+      while (discordState.state === "starting" && !stopping && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const s = discordState;
       if (discord && (s.state === "ready" || s.state === "reconnecting")) return discord;
       if (s.state === "failed") throw new ToolError(`Discord is not connected: ${s.reason}`);
@@ -145,8 +154,10 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     resolveClosed();
   };
 
-  const transport = new StdioServerTransport();
-  transport.onclose = () => void shutdown("MCP connection closed");
+  // Reports stdin EOF (Claude Code went away) as onclose.
+  const transport = new DenoStdioTransport();
+  transport.onclose = () => void shutdown("stdin closed");
+  transport.onerror = (err) => log(`MCP transport: ${describeError(err)}`);
   // discord.js takes ~200 ms to load and blocks the event loop meanwhile, so
   // it is loaded only once the handshake is done: Claude Code gets its
   // initialize answer at once (or after a short grace period when no client
@@ -157,7 +168,6 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     Deno.unrefTimer(grace);
   });
   await mcp.server.connect(transport);
-  watchStdinEnd(() => void shutdown("stdin closed"));
 
   // Resilience (issue 6): Discord may hand a message over twice (resume
   // replay, catch-up overlapping live events); cursors remember where each
@@ -280,14 +290,4 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
 function missingTokenReason(config: Config): string {
   return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure <token>\` (stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
-}
-
-/** Calls `onEnd` once stdin reaches EOF (Claude Code closed the session). */
-function watchStdinEnd(onEnd: () => void): void {
-  // The SDK's stdio transport reads node:process stdin; it reports EOF as
-  // "end"/"close" on that stream, which it does not forward to onclose.
-  import("node:process").then(({ default: process }) => {
-    process.stdin.once("end", onEnd);
-    process.stdin.once("close", onEnd);
-  });
 }

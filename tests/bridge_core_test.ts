@@ -299,6 +299,17 @@ Deno.test("a missing token keeps MCP serving and says how to fix it", e2e, async
   }
 });
 
+Deno.test("a tool call made right after the handshake waits for the login", e2e, async () => {
+  const w = await makeWorld({ skipReady: true });
+  try {
+    const r = await w.bridge.call("reply", { chat_id: w.aliceDm, text: "early bird" });
+    assert(!r.isError, r.text);
+    assertEquals(w.emu.messages(w.aliceDm).at(-1)?.content, "early bird");
+  } finally {
+    await w.dispose();
+  }
+});
+
 Deno.test("tool calls during login say Discord is still connecting", e2e, async () => {
   // A server that accepts connections and never answers: login hangs.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -324,7 +324,7 @@ Deno.test("download_attachment refuses to follow a redirect off the allowed host
         }),
     };
     const ctx: ToolContext = {
-      discord: () => port as DiscordPort,
+      discord: () => Promise.resolve(port as DiscordPort),
       access: () => AccessSchema.parse({ allowFrom: ["42"] }),
       stateDir,
       apiUrl: `http://127.0.0.1:${cdn.addr.port}/api`,

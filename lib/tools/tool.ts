@@ -18,8 +18,8 @@ export class ToolError extends Error {
 
 /** What tools may use: the Discord connection, the access file, the state directory. */
 export interface ToolContext {
-  /** The live connection; throws a {@link ToolError} explaining why there is none. */
-  discord(): DiscordPort;
+  /** The live connection (waiting briefly for a login in progress); throws a {@link ToolError} explaining why there is none. */
+  discord(): Promise<DiscordPort>;
   /** The current access configuration; throws a {@link ToolError} when access.json is unusable. */
   access(): Access;
   /** The state directory (token, access.json, inbox). */
@@ -49,7 +49,7 @@ export function defineTool<S extends z.ZodType>(tool: Tool<S>): Tool<S> {
  * bot can see or DM a stranger. Nothing is sent when this throws.
  */
 export async function requireAllowedChat(ctx: ToolContext, chatId: string): Promise<DiscordPort> {
-  const discord = ctx.discord();
+  const discord = await ctx.discord();
   const access = ctx.access();
   let facts;
   try {
