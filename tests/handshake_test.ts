@@ -11,7 +11,7 @@ const REPO = new URL("../", import.meta.url).pathname;
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
 /** A bridge spawned as `.mcp.json` says, spoken to line by line. */
-async function spawnRaw(env: Record<string, string>) {
+function spawnRaw(env: Record<string, string>) {
   const launch = mcpJsonCommand();
   const child = new Deno.Command(launch.command, {
     args: launch.args,

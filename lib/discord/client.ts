@@ -33,6 +33,7 @@ import {
   isFatalLoginFailure,
 } from "./errors.ts";
 import { checkGateway, planIdentify, type SessionStartLimit } from "./guard.ts";
+import { mentionsUser, messageTime } from "./raw.ts";
 
 /** Callbacks from the gateway into the core. */
 export interface DiscordHandlers {
@@ -157,6 +158,9 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       // DMs arrive on channels discord.js has never seen; without this partial
       // it drops those messages silently.
       partials: [Partials.Channel],
+      // A guild listed in READY whose GUILD_CREATE never comes (an outage)
+      // would hold readiness (tools, pairing, catch-up) for the default 15 s.
+      waitGuildTimeout: 2_000,
       rest: {
         api: opts.apiUrl,
         retries: REST_RETRIES,
@@ -192,6 +196,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     });
     // The token is needed before login for the budget check.
     c.rest.setToken(opts.token);
+    skipUnusedMessageActions(c);
     return c;
   }
 
@@ -529,10 +534,10 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       authorName: m.author.username,
       authorIsBot: m.author.bot === true,
       authorIsSelf: m.author.id === me,
-      mentionsBot: (m.mentions ?? []).some((u) => u.id === me),
+      mentionsBot: mentionsUser(m, me),
       repliesToBot,
       content: m.content ?? "",
-      createdAt: new Date(m.timestamp).toISOString(),
+      createdAt: messageTime(m.timestamp, m.id),
       attachments: (m.attachments ?? []).map((a) => ({
         id: a.id,
         name: a.filename,
@@ -650,7 +655,7 @@ interface RawMessage {
 function toHistory(m: RawMessage): HistoryMessage {
   return {
     id: m.id,
-    timestamp: new Date(m.timestamp).toISOString(),
+    timestamp: messageTime(m.timestamp, m.id),
     authorId: m.author.id,
     authorName: m.author.username,
     content: m.content ?? "",
@@ -676,6 +681,39 @@ function budgetMessage(limit: SessionStartLimit, waitMs: number): string {
   } (${
     new Date(Date.now() + waitMs).toISOString()
   }). Something has been logging in over and over: look for other running copies of this bridge or other programs using the same bot token.`;
+}
+
+/**
+ * discord.js actions whose only product is a discord.js event the bridge does
+ * not listen to (messageCreate, messageUpdate, messageDelete,
+ * messageDeleteBulk).
+ */
+export const SKIPPED_MESSAGE_ACTIONS = [
+  "MessageCreate",
+  "MessageUpdate",
+  "MessageDelete",
+  "MessageDeleteBulk",
+] as const;
+
+/**
+ * Turns discord.js's processing of message dispatches into no-ops. For every
+ * MESSAGE_CREATE it would build a Message (plus partial channel and user
+ * objects) only to emit messageCreate; the bridge reads the same dispatch raw
+ * (the "raw" event, emitted before these handlers run) and nothing in it,
+ * tools and button interactions included, reads discord.js's message events
+ * or message caches (which are sized 0 anyway). That was pure per-message
+ * work and garbage. `Client#actions` is internal API, hence the guard: should
+ * discord.js rename it, nothing is patched and everything works as before.
+ * The handlers of these dispatches read nothing from the result but
+ * MESSAGE_UPDATE's `{ old, updated }`, which an empty object satisfies.
+ */
+function skipUnusedMessageActions(c: Client): void {
+  const actions = (c as unknown as { actions?: Record<string, { handle?: unknown } | undefined> })
+    .actions;
+  for (const name of SKIPPED_MESSAGE_ACTIONS) {
+    const action = actions?.[name];
+    if (action && typeof action.handle === "function") action.handle = () => ({});
+  }
 }
 
 /** Resolves after `ms`, or rejects when `signal` aborts. */

@@ -12,6 +12,7 @@ import {
   type CallToolResult,
   ListToolsRequestSchema,
 } from "@modelcontextprotocol/sdk/types.js";
+import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
 import { INSTRUCTIONS } from "../instructions.ts";
 import { type PermissionRequest, PermissionRequestSchema } from "../permission/prompt.ts";
@@ -33,6 +34,13 @@ const PermissionRequestNotification = z.object({
     input_preview: z.unknown(),
   }),
 });
+
+/** A JSON Schema validator for a server that never elicits: any use is a bug, and says so. */
+const NO_ELICITATION: jsonSchemaValidator = {
+  getValidator() {
+    throw new Error("this server sends no elicitation requests, so it validates no answers");
+  },
+};
 
 /** Options for {@link createMcpServer}. */
 export interface McpServerOptions {
@@ -72,16 +80,23 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
       },
     },
     instructions: INSTRUCTIONS,
+    // The SDK builds an Ajv instance by default, only to validate answers to
+    // elicitation requests, which this server never sends. Not building it
+    // saves a few ms and some memory before the initialize answer.
+    jsonSchemaValidator: NO_ELICITATION,
   });
 
   const byName = new Map(opts.tools.map((t) => [t.name, t]));
-  const listed = opts.tools.map((t) => ({
-    name: t.name,
-    description: t.description,
-    inputSchema: toInputSchema(t.input),
-  }));
+  // Rendered on the first tools/list, not before the initialize answer.
+  let listed: { name: string; description: string; inputSchema: object }[] | undefined;
+  const listTools = () =>
+    listed ??= opts.tools.map((t) => ({
+      name: t.name,
+      description: t.description,
+      inputSchema: toInputSchema(t.input),
+    }));
 
-  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listed }));
+  server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: listTools() }));
   // Handler types are spelled out: the SDK's zod-compat types do not infer under Deno.
   server.setRequestHandler(
     CallToolRequestSchema,
