@@ -9,18 +9,9 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { ChannelEventParams, waitUntil } from "./helpers/bridge.ts";
-import { makeWorld, type World, type WorldOptions } from "./helpers/world.ts";
+import { makeWorld, withWorld, type World } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
-
-async function withWorld(fn: (w: World) => Promise<void>, opts: WorldOptions = {}) {
-  const w = await makeWorld(opts);
-  try {
-    await fn(w);
-  } finally {
-    await w.dispose();
-  }
-}
 
 const events = (w: World) =>
   w.bridge.notifications.filter((n) => n.method === "notifications/claude/channel");

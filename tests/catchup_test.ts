@@ -5,7 +5,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { CATCHUP_MAX_PER_CHAT } from "../lib/catchup.ts";
-import { makeWorld, type World } from "./helpers/world.ts";
+import { withWorld, type World } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const CHANNEL = "notifications/claude/channel";
@@ -15,15 +15,6 @@ const events = (w: World) =>
   w.bridge.notifications.filter((n) => n.method === CHANNEL).map((n) =>
     n.params as { content: string; meta: Record<string, string> }
   );
-
-async function withWorld(fn: (w: World) => Promise<void>) {
-  const w = await makeWorld();
-  try {
-    await fn(w);
-  } finally {
-    await w.dispose();
-  }
-}
 
 Deno.test(
   "messages sent while no bridge ran are delivered at start, gated, in order, once",

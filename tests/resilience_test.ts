@@ -10,19 +10,10 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import type { Notification } from "./helpers/bridge.ts";
-import { makeWorld, type World, type WorldOptions } from "./helpers/world.ts";
+import { withWorld, type World } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 const CHANNEL = "notifications/claude/channel";
-
-async function withWorld(fn: (w: World) => Promise<void>, opts: WorldOptions = {}) {
-  const w = await makeWorld(opts);
-  try {
-    await fn(w);
-  } finally {
-    await w.dispose();
-  }
-}
 
 const events = (w: World) =>
   w.bridge.notifications.filter((n: Notification) => n.method === CHANNEL).map((n) =>

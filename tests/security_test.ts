@@ -16,7 +16,7 @@ import {
   startBridge,
   waitUntil,
 } from "./helpers/bridge.ts";
-import { makeWorld, type World } from "./helpers/world.ts";
+import { makeWorld, withWorld } from "./helpers/world.ts";
 import { argv, bridgePidUnder } from "./helpers/process.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
@@ -166,15 +166,6 @@ Deno.test(
     }
   },
 );
-
-async function withWorld(fn: (w: World) => Promise<void>) {
-  const w = await makeWorld();
-  try {
-    await fn(w);
-  } finally {
-    await w.dispose();
-  }
-}
 
 Deno.test(
   "hostile content, names and attachment names arrive as well-formed events, and the bridge keeps serving",

@@ -19,18 +19,9 @@ import {
 } from "../lib/tools/download_attachment.ts";
 import type { ToolContext } from "../lib/tools/tool.ts";
 import type { DiscordEmulator } from "./emulator/mod.ts";
-import { makeWorld, type World } from "./helpers/world.ts";
+import { makeWorld, withWorld } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
-
-async function withWorld(fn: (w: World) => Promise<void>, opts = {}) {
-  const w = await makeWorld(opts);
-  try {
-    await fn(w);
-  } finally {
-    await w.dispose();
-  }
-}
 
 const patches = (emu: DiscordEmulator) => emu.requests.filter((q) => q.method === "PATCH");
 const idOf = (text: string) => /id: (\d+)/.exec(text)?.[1] ?? "";

@@ -13,18 +13,9 @@ import {
 } from "node:assert/strict";
 import { planMessage, splitMessage, type SplitMode } from "../lib/text/chunk.ts";
 import type { DiscordEmulator } from "./emulator/mod.ts";
-import { makeWorld, type World } from "./helpers/world.ts";
+import { withWorld, type World } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
-
-async function withWorld(fn: (w: World) => Promise<void>, opts = {}) {
-  const w = await makeWorld(opts);
-  try {
-    await fn(w);
-  } finally {
-    await w.dispose();
-  }
-}
 
 /** Every message create or edit the bridge made, with its JSON payload (multipart unwrapped). */
 function messageWrites(emu: DiscordEmulator) {

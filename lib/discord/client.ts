@@ -538,13 +538,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       repliesToBot,
       content: m.content ?? "",
       createdAt: messageTime(m.timestamp, m.id),
-      attachments: (m.attachments ?? []).map((a) => ({
-        id: a.id,
-        name: a.filename,
-        contentType: a.content_type,
-        size: a.size,
-        url: a.url,
-      })),
+      attachments: (m.attachments ?? []).map(toAttachment),
       replyToId: refId,
     };
   }
@@ -652,6 +646,11 @@ interface RawMessage {
   }[];
 }
 
+/** A REST attachment as the core's plain listing. */
+function toAttachment(a: NonNullable<RawMessage["attachments"]>[number]) {
+  return { id: a.id, name: a.filename, contentType: a.content_type, size: a.size, url: a.url };
+}
+
 function toHistory(m: RawMessage): HistoryMessage {
   return {
     id: m.id,
@@ -659,13 +658,7 @@ function toHistory(m: RawMessage): HistoryMessage {
     authorId: m.author.id,
     authorName: m.author.username,
     content: m.content ?? "",
-    attachments: (m.attachments ?? []).map((a) => ({
-      id: a.id,
-      name: a.filename,
-      contentType: a.content_type,
-      size: a.size,
-      url: a.url,
-    })),
+    attachments: (m.attachments ?? []).map(toAttachment),
   };
 }
 

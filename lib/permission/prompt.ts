@@ -19,7 +19,7 @@
 
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
-import { cleanMetaValue, revealInvisible } from "../text/sanitize.ts";
+import { cleanMetaValue, cutUnits, revealInvisible } from "../text/sanitize.ts";
 import { isRequestId, permissionButtonId } from "./verdict.ts";
 
 /** The params of Claude Code's `notifications/claude/channel/permission_request`. */
@@ -283,15 +283,6 @@ function formatCount(n: number): string {
 
 function normalizeBreaks(text: string): string {
   return text.replace(/\r\n/g, "\n");
-}
-
-/** Cuts to at most `max` UTF-16 units without splitting a surrogate pair. */
-function cutUnits(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let end = Math.max(0, max);
-  const code = text.charCodeAt(end - 1);
-  if (code >= 0xd800 && code <= 0xdbff) end--;
-  return text.slice(0, end);
 }
 
 /**

@@ -107,7 +107,7 @@ export function revealInvisible(text: string): string {
 }
 
 /** Cuts `text` to at most `max` UTF-16 units without splitting a surrogate pair. */
-function cutUnits(text: string, max: number): string {
+export function cutUnits(text: string, max: number): string {
   if (text.length <= max) return text;
   let end = Math.max(0, max);
   const code = text.charCodeAt(end - 1);

@@ -124,3 +124,19 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
   };
   return world;
 }
+
+/** Runs `fn` in a fresh world and always disposes of it. */
+export async function withWorld(
+  fn: (w: World) => Promise<void>,
+  opts: WorldOptions = {},
+): Promise<void> {
+  const w = await makeWorld(opts);
+  try {
+    await fn(w);
+  } finally {
+    await w.dispose();
+  }
+}
+
+/** Deno test options for end-to-end tests: child processes outlive single ops by design. */
+export const E2E = { sanitizeOps: false, sanitizeResources: false };
