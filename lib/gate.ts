@@ -115,7 +115,7 @@ export function decideInbound(
 /** What the outbound gate needs to know about a target chat. */
 export type ChatFacts =
   | { kind: "dm"; recipientId: string | undefined }
-  | { kind: "guild"; channelId: string; parentId?: string }
+  | { kind: "guild"; channelId: string; parentId?: string; guildId?: string }
   | { kind: "other" };
 
 /**

@@ -46,6 +46,8 @@ Deno.test(
       const got = events(w);
       assertEquals(got.map((e) => e.meta.message_id).sort(), [...expected].sort());
       assert(got.every((e) => e.meta.missed === "true"));
+      // History from REST has no guild_id; a missed guild message still carries it.
+      assertEquals(got.find((e) => e.meta.message_id === mention)?.meta.guild_id, w.guildId);
       // Per chat, oldest first.
       assertEquals(
         got.filter((e) => e.meta.chat_id === w.aliceDm).map((e) => e.meta.message_id),

@@ -220,24 +220,28 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     let type: number | undefined;
     let parentId: string | undefined;
     let recipientId: string | undefined;
+    let guildId: string | undefined;
     if (known && !known.partial) {
       type = known.type;
       parentId = "parentId" in known ? known.parentId ?? undefined : undefined;
       recipientId = "recipientId" in known ? known.recipientId ?? undefined : undefined;
+      guildId = "guildId" in known ? known.guildId ?? undefined : undefined;
     } else {
       const raw = await client.rest.get(`/channels/${chatId}`) as {
         type: number;
         parent_id?: string | null;
+        guild_id?: string;
         recipients?: { id: string }[];
       };
       type = raw.type;
       parentId = raw.parent_id ?? undefined;
       recipientId = raw.recipients?.[0]?.id;
+      guildId = raw.guild_id;
     }
     let f: ChatFacts;
     if (DM_TYPES.has(type)) f = { kind: "dm", recipientId };
-    else if (THREAD_TYPES.has(type)) f = { kind: "guild", channelId: chatId, parentId };
-    else if (GUILD_TEXT_TYPES.has(type)) f = { kind: "guild", channelId: chatId };
+    else if (THREAD_TYPES.has(type)) f = { kind: "guild", channelId: chatId, parentId, guildId };
+    else if (GUILD_TEXT_TYPES.has(type)) f = { kind: "guild", channelId: chatId, guildId };
     else f = { kind: "other" };
     // A DM without a known recipient is not cached: a later lookup may learn it.
     if (f.kind !== "dm" || f.recipientId) remember(chatId, f);
@@ -522,7 +526,8 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       else repliesToBot = sentByMe.has(refId);
     }
     const known = client.channels.cache.get(chatId);
-    const guildId = m.guild_id ??
+    // History from REST carries no guild_id: the channel lookup knows it.
+    const guildId = m.guild_id ?? (f.kind === "guild" ? f.guildId : undefined) ??
       (known && "guildId" in known ? known.guildId ?? undefined : undefined);
     return {
       id: m.id,
