@@ -97,8 +97,12 @@ export function decideInbound(
   if (msg.authorIsBot) {
     // Bots (this bridge's own echo included) are dropped unless a human put
     // that exact bot ID on a list: otherwise two bots could talk each other
-    // into a loop, or a webhook in the channel could steer the session.
-    const named = groupAllow.includes(msg.authorId) || access.allowFrom.includes(msg.authorId);
+    // into a loop, or a webhook in the channel could steer the session. A
+    // group that names its authors binds bots too: a bot listed only in the
+    // top-level allowFrom (for DMs) must not get past a group's own list.
+    const named = groupAllow.length > 0
+      ? groupAllow.includes(msg.authorId)
+      : access.allowFrom.includes(msg.authorId);
     if (!named) return { action: "drop", reason: "bot" };
   } else if (groupAllow.length > 0 && !groupAllow.includes(msg.authorId)) {
     return { action: "drop", reason: "group-author-not-allowed" };

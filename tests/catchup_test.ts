@@ -117,3 +117,38 @@ Deno.test(
       assertEquals(events(w).map((e) => e.meta.message_id), all);
     }),
 );
+
+Deno.test(
+  "catch-up drops system messages and webhook posts, as the live path does",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      const say = (content: string) =>
+        w.emu.sendMessage({ channelId: w.openChannelId, authorId: w.mallory.id, content });
+      say("first, live");
+      await w.emu.waitFor(() => events(w).length === 1);
+      await w.stopBridge();
+
+      const [hook, join, real] = ["posted by a webhook", "system", "a person"].map(say);
+      // History as Discord (or a compatible server) answers it: a webhook post
+      // whose author carries no bot flag, and a member-join system message.
+      const history = [
+        { ...real, type: 0 },
+        { ...join, type: 7, content: "" },
+        {
+          ...hook,
+          type: 0,
+          webhook_id: "123456789012345678",
+          author: { id: "123456789012345678", username: "mallory" },
+        },
+      ].map(({ guild_id: _g, member: _m, ...m }) => m);
+      w.emu.failNext(
+        { method: "GET", path: new RegExp(`/channels/${w.openChannelId}/messages$`) },
+        { status: 200, body: history },
+      );
+      await w.startBridge();
+      await w.emu.waitFor(() => events(w).some((e) => e.meta.message_id === real.id));
+      await sleep(500);
+      assertEquals(events(w).map((e) => e.meta.message_id), [real.id]);
+    }),
+);

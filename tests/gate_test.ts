@@ -148,3 +148,19 @@ Deno.test("group keys are looked up as own properties only (no prototype tricks)
     "drop",
   );
 });
+
+Deno.test("a bot listed only in the top-level allowFrom does not get past a group's own allowFrom", () => {
+  const a = access({
+    allowFrom: [OTHER_BOT],
+    groups: { [CHANNEL]: { requireMention: false, allowFrom: [ALICE] } },
+  });
+  assertEquals(decideInbound(a, guild({ authorId: OTHER_BOT, authorIsBot: true })).action, "drop");
+  // Named by the group itself, it is delivered there.
+  const b = access({
+    groups: { [CHANNEL]: { requireMention: false, allowFrom: [ALICE, OTHER_BOT] } },
+  });
+  assertEquals(
+    decideInbound(b, guild({ authorId: OTHER_BOT, authorIsBot: true })).action,
+    "deliver",
+  );
+});

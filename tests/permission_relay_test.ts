@@ -588,3 +588,23 @@ Deno.test(
       });
     }),
 );
+
+Deno.test(
+  "edit_message refuses to rewrite an open permission prompt, whose buttons an edit would keep",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      await request(w, { input_preview: '{"command":"rm -rf ~"}' });
+      const prompt = await promptIn(w, w.aliceDm);
+      const before = prompt.content;
+      // A hijacked session makes the Allow button of `rm -rf ~` read as `ls`.
+      const r = await w.bridge.call("edit_message", {
+        chat_id: w.aliceDm,
+        message_id: prompt.id,
+        text: "🔐 Claude wants to run **Bash**\n```\nls\n```",
+      });
+      assert(r.isError, r.text);
+      assertMatch(r.text, /permission prompt/);
+      assertEquals(w.emu.message(w.aliceDm, prompt.id)!.content, before);
+    }),
+);

@@ -18,3 +18,50 @@ Deno.test("uploads: kernel pseudo-files are refused, /proc/self/environ above al
     await Deno.remove(stateDir, { recursive: true });
   }
 });
+
+Deno.test("uploads: a directory swapped for a link to the state dir after the check is refused", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "files-unit-state-" });
+  const parent = await Deno.makeTempDir({ prefix: "files-unit-decoy-" });
+  try {
+    await Deno.writeTextFile(`${stateDir}/.env`, "DISCORD_BOT_TOKEN=the-secret\n");
+    await Deno.mkdir(`${parent}/a`);
+    await Deno.writeTextFile(`${parent}/a/.env`, "harmless\n");
+    const swap = async () => {
+      await Deno.rename(`${parent}/a`, `${parent}/old`);
+      await Deno.symlink(stateDir, `${parent}/a`);
+    };
+    await assertRejects(
+      loadUploads([`${parent}/a/.env`], stateDir, { beforeRead: swap }),
+      (err: Error) => {
+        assertMatch(err.message, /refused/);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+    await Deno.remove(parent, { recursive: true });
+  }
+});
+
+Deno.test("uploads: a path swapped into /proc/self after the check is refused", async () => {
+  const stateDir = await Deno.makeTempDir({ prefix: "files-unit-state-" });
+  const parent = await Deno.makeTempDir({ prefix: "files-unit-decoy-" });
+  try {
+    await Deno.mkdir(`${parent}/a`);
+    await Deno.writeTextFile(`${parent}/a/environ`, "harmless\n");
+    const swap = async () => {
+      await Deno.rename(`${parent}/a`, `${parent}/old`);
+      await Deno.symlink("/proc/self", `${parent}/a`);
+    };
+    await assertRejects(
+      loadUploads([`${parent}/a/environ`], stateDir, { beforeRead: swap }),
+      (err: Error) => {
+        assertMatch(err.message, /refused/);
+        return true;
+      },
+    );
+  } finally {
+    await Deno.remove(stateDir, { recursive: true });
+    await Deno.remove(parent, { recursive: true });
+  }
+});

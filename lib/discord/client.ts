@@ -461,9 +461,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       noteSent(d.id);
       return;
     }
-    // Only what people write: joins, pins, thread starters and other system
-    // messages carry no instruction for Claude.
-    if (d.type !== undefined && d.type !== 0 && d.type !== 19) return;
+    if (!isPersonMessage(d)) return;
     const chat = d.channel_id;
     const previous = chatQueues.get(chat) ?? Promise.resolve();
     const next = previous
@@ -491,8 +489,6 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     const msg = rawToInbound(d.channel_id, d, f);
     msg.isDm = isDm;
     if (!isDm) msg.guildId = d.guild_id;
-    // A webhook post is not a person, whatever name it shows.
-    if (d.webhook_id) msg.authorIsBot = true;
     if (msg.replyToId && !msg.repliesToBot && d.referenced_message === undefined) {
       // Discord omitted the referenced message: ask rather than guess, so a
       // reply to something the bot said before a restart still counts.
@@ -537,7 +533,8 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       guildId: f.kind === "guild" ? guildId : undefined,
       authorId: m.author.id,
       authorName: m.author.username,
-      authorIsBot: m.author.bot === true,
+      // A webhook post is not a person, whatever name it shows.
+      authorIsBot: m.author.bot === true || !!m.webhook_id,
       authorIsSelf: m.author.id === me,
       mentionsBot: mentionsUser(m, me),
       repliesToBot,
@@ -611,7 +608,9 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       const raw = await rest<RawMessage[]>((c) =>
         c.rest.get(`/channels/${chatId}/messages`, { query })
       );
-      return raw.map((m) => rawToInbound(chatId, m, f));
+      // The same filter as live messages: catch-up must not let through
+      // what the gateway path drops.
+      return raw.filter(isPersonMessage).map((m) => rawToInbound(chatId, m, f));
     },
     async sendTyping(chatId) {
       await rest((c) => c.rest.post(`/channels/${chatId}/typing`));
@@ -629,12 +628,12 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
 /** A MESSAGE_CREATE dispatch's payload (the fields the bridge reads). */
 interface GatewayMessage extends RawMessage {
   channel_id: string;
-  type?: number;
-  webhook_id?: string;
 }
 
 interface RawMessage {
   id: string;
+  type?: number;
+  webhook_id?: string;
   timestamp: string;
   content: string;
   guild_id?: string;
@@ -649,6 +648,15 @@ interface RawMessage {
     size: number;
     url: string;
   }[];
+  components?: unknown[];
+}
+
+/**
+ * Only what people write (default messages and replies): joins, pins, thread
+ * starters and other system messages carry no instruction for Claude.
+ */
+function isPersonMessage(m: { type?: number }): boolean {
+  return m.type === undefined || m.type === 0 || m.type === 19;
 }
 
 /** A REST attachment as the core's plain listing. */
@@ -664,6 +672,7 @@ function toHistory(m: RawMessage): HistoryMessage {
     authorName: m.author.username,
     content: m.content ?? "",
     attachments: (m.attachments ?? []).map(toAttachment),
+    hasComponents: Array.isArray(m.components) && m.components.length > 0,
   };
 }
 

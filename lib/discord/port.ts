@@ -37,6 +37,8 @@ export interface HistoryMessage {
   authorName: string;
   content: string;
   attachments: { id: string; name: string; contentType?: string; size: number; url: string }[];
+  /** The message carries components (buttons): the bridge's own permission prompts do. */
+  hasComponents?: boolean;
 }
 
 /** A button click, reduced to what the permission relay decides on. */

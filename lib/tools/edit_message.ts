@@ -41,6 +41,14 @@ export const editMessageTool = defineTool({
         `message ${args.message_id} was not sent by this bot; only its own messages can be edited`,
       );
     }
+    // Never a permission prompt (the only messages the bridge sends with
+    // buttons): an edit keeps the buttons, so a hijacked session could make
+    // the Allow button of `rm -rf ~` read as a harmless command.
+    if (original.hasComponents) {
+      throw new ToolError(
+        `message ${args.message_id} is a permission prompt (it has buttons); it cannot be edited`,
+      );
+    }
     try {
       await discord.editMessage(args.chat_id, args.message_id, {
         content: args.text,

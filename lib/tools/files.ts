@@ -75,8 +75,40 @@ function inodeKey(info: Deno.FileInfo): string {
  */
 const PSEUDO_FS = ["/proc", "/sys", "/dev"];
 
-/** Validates every path, then reads them; throws a {@link ToolError} naming the first bad file. */
-export async function loadUploads(paths: string[], stateDir: string): Promise<FileUpload[]> {
+/**
+ * Device numbers of the pseudo-filesystems, to recognise a file by what was
+ * actually opened rather than by its path (which can change in between).
+ */
+function pseudoFsDevices(): Set<number> {
+  const out = new Set<number>();
+  for (const dir of PSEUDO_FS) {
+    try {
+      const dev = Deno.statSync(dir).dev;
+      if (dev !== null) out.add(dev);
+    } catch {
+      // not on this system
+    }
+  }
+  return out;
+}
+
+/** Test seam: runs between the path checks and the reads. */
+export interface LoadUploadsHooks {
+  beforeRead?: () => void | Promise<void>;
+}
+
+/**
+ * Validates every path, then reads them; throws a {@link ToolError} naming
+ * the first bad file. The checks are repeated on each opened file (its
+ * inode and device), so a path swapped for a symlink after it was checked
+ * (`/tmp/x/.env` whose directory became a link to the state directory, or
+ * into `/proc/self`) is refused rather than read.
+ */
+export async function loadUploads(
+  paths: string[],
+  stateDir: string,
+  hooks: LoadUploadsHooks = {},
+): Promise<FileUpload[]> {
   if (paths.length > MAX_FILES) {
     throw new ToolError(
       `at most ${MAX_FILES} files per message (got ${paths.length}); nothing was sent`,
@@ -84,7 +116,7 @@ export async function loadUploads(paths: string[], stateDir: string): Promise<Fi
   }
   const stateReal = realStateDir(stateDir);
   const secretInodes = stateReal ? stateFileInodes(stateReal) : new Set<string>();
-  const checked: { path: string; real: string; name: string }[] = [];
+  const checked: { path: string; real: string; key: string; name: string }[] = [];
   for (const path of paths) {
     if (!path.startsWith("/")) {
       throw new ToolError(`file ${path}: must be an absolute path; nothing was sent`);
@@ -121,21 +153,74 @@ export async function loadUploads(paths: string[], stateDir: string): Promise<Fi
       );
     }
     checkSize(path, info.size);
-    checked.push({ path, real, name: real.slice(real.lastIndexOf("/") + 1) || "file" });
+    checked.push({
+      path,
+      real,
+      key: inodeKey(info),
+      name: real.slice(real.lastIndexOf("/") + 1) || "file",
+    });
   }
+  await hooks.beforeRead?.();
+  const pseudoDevs = pseudoFsDevices();
   const uploads: FileUpload[] = [];
   for (const f of checked) {
-    let data: Uint8Array;
+    let file: Deno.FsFile;
     try {
-      data = await Deno.readFile(f.real);
+      file = await Deno.open(f.real, { read: true });
     } catch {
       throw new ToolError(`file ${f.path} cannot be read; nothing was sent`);
     }
-    // Again after reading: the file may have grown since it was checked.
-    checkSize(f.path, data.byteLength);
-    uploads.push({ name: f.name, data });
+    try {
+      let opened: Deno.FileInfo;
+      try {
+        opened = await file.stat();
+      } catch {
+        throw new ToolError(`file ${f.path} cannot be read; nothing was sent`);
+      }
+      // What was opened, not what the path named a moment ago.
+      const key = inodeKey(opened);
+      if (
+        key !== f.key || secretInodes.has(key) || !opened.isFile ||
+        (opened.dev !== null && pseudoDevs.has(opened.dev))
+      ) {
+        throw new ToolError(
+          `file ${f.path} refused: it changed between the check and the read; nothing was sent`,
+        );
+      }
+      checkSize(f.path, opened.size);
+      const data = await readCapped(file, f.path);
+      uploads.push({ name: f.name, data });
+    } finally {
+      file.close();
+    }
   }
   return uploads;
+}
+
+/** Reads an open file to its end, refusing more than {@link MAX_FILE_BYTES} (it may have grown). */
+async function readCapped(file: Deno.FsFile, path: string): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const buf = new Uint8Array(64 * 1024);
+  while (true) {
+    let n: number | null;
+    try {
+      n = await file.read(buf);
+    } catch {
+      throw new ToolError(`file ${path} cannot be read; nothing was sent`);
+    }
+    if (n === null) break;
+    total += n;
+    checkSize(path, total);
+    chunks.push(buf.slice(0, n));
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
 }
 
 function checkSize(path: string, size: number): void {
