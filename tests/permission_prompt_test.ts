@@ -297,3 +297,26 @@ Deno.test("renderDetails: any input size from 0 to 20,000 fits, marked when cut"
     else assert.ok(pretty.length > 1500, `size ${size}: cut although small`);
   }
 });
+
+Deno.test("the compact preview collapses padding, so a command cannot hide its tail", () => {
+  const padded = JSON.stringify({ command: "ls" + " ".repeat(500) + "; rm -rf ~" });
+  const p = renderPrompt({
+    request_id: "abcde",
+    tool_name: "Bash",
+    description: "list files",
+    input_preview: padded,
+  });
+  assert.match(p.content, /rm -rf ~/);
+  assert.match(p.content, /⟨500 blank⟩/);
+  const escaped = JSON.stringify({ command: "ls" + "\n".repeat(300) + "rm -rf ~" });
+  assert.match(
+    renderPrompt({
+      request_id: "abcde",
+      tool_name: "Bash",
+      description: "",
+      input_preview: escaped,
+    })
+      .content,
+    /rm -rf ~/,
+  );
+});

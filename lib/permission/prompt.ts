@@ -88,7 +88,7 @@ const ZWSP = "\u200b";
  * relative timestamp, and Allow / Deny / Details buttons.
  */
 export function renderPrompt(req: PermissionRequest, opts: PromptOptions = {}): PromptPayload {
-  const preview = normalizeBreaks(req.input_preview);
+  const preview = collapseBlanks(normalizeBreaks(req.input_preview));
   const shown = fit(cutUnits(preview, SHORT_PREVIEW_CHARS), codeSafe, 450);
   const truncated = shown.rawLength < preview.length;
   const parts = [header(req), description(req.description, MAX_DESCRIPTION)];
@@ -101,6 +101,15 @@ export function renderPrompt(req: PermissionRequest, opts: PromptOptions = {}): 
   }
   parts.push(...footer(req, opts));
   return payload(join(parts), buttons(req, false));
+}
+
+/**
+ * Shortens long runs of blanks (spaces, tabs, escaped `\n`/`\t`) in the
+ * compact preview. Padding is how a command hides its tail past the
+ * preview's cut: `ls` + 500 spaces + `; rm -rf ~` must show the `rm`.
+ */
+export function collapseBlanks(text: string): string {
+  return text.replace(/(?:[ \t]|\\[nrt]){8,}/g, (run) => ` ⟨${run.length} blank⟩ `);
 }
 
 /**
