@@ -263,3 +263,61 @@ export function emojiLabel(e: RawEmoji | null | undefined): string {
   if (e.id) return `:${e.name ?? "emoji"}:`;
   return e.name ?? "?";
 }
+
+/** A MESSAGE_REACTION_ADD dispatch's payload (the fields read here). */
+export interface RawReactionAdd {
+  user_id?: string;
+  channel_id?: string;
+  message_id?: string;
+  guild_id?: string;
+  message_author_id?: string;
+  member?: { user?: { id?: string; username?: string; bot?: boolean } } | null;
+  emoji?: RawEmoji | null;
+  burst?: boolean;
+}
+
+/** A reaction someone added, reduced to what the core decides on. */
+export interface ReactionFacts {
+  chatId: string;
+  messageId: string;
+  userId: string;
+  /** Known in guilds (from `member`); DMs carry only the ID. */
+  userName?: string;
+  userIsBot: boolean;
+  /** The emoji as it reads: the character, or `:name:` for a custom one. */
+  emoji: string;
+  /** A custom emoji's ID. */
+  emojiId?: string;
+  isDm: boolean;
+  guildId?: string;
+  /** The message reacted to was written by the bot. */
+  onBotMessage: boolean;
+}
+
+/**
+ * Reads a MESSAGE_REACTION_ADD payload; undefined when ids are missing.
+ * Whether the message is the bot's comes from `message_author_id` (sent by
+ * Discord since 2023) or, when absent, from `isOwn`.
+ */
+export function readReaction(
+  d: RawReactionAdd,
+  botId: string,
+  isOwn: (messageId: string) => boolean,
+): ReactionFacts | undefined {
+  if (!d?.user_id || !d.channel_id || !d.message_id) return undefined;
+  const onBotMessage = d.message_author_id
+    ? d.message_author_id === botId && botId !== ""
+    : isOwn(d.message_id);
+  return {
+    chatId: d.channel_id,
+    messageId: d.message_id,
+    userId: d.user_id,
+    userName: str(d.member?.user?.username),
+    userIsBot: d.member?.user?.bot === true,
+    emoji: emojiLabel(d.emoji),
+    emojiId: str(d.emoji?.id ?? undefined),
+    isDm: !d.guild_id,
+    guildId: str(d.guild_id),
+    onBotMessage,
+  };
+}
