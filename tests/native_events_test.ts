@@ -175,6 +175,7 @@ Deno.test("access.json: new keys validated; status reactions off by default", ()
   for (
     const bad of [
       { maxReplyMessages: 0 },
+      { maxReplyMessages: 1 },
       { maxReplyMessages: 2.5 },
       { maxReplyMessages: "8" },
       { statusReactions: "yes" },

@@ -167,7 +167,7 @@ for (const mode of ["length", "newline"] as const) {
   }
 }
 
-Deno.test("plan: past maxMessages the first part is sent and the rest attached, and it says so", () => {
+Deno.test("plan: past maxMessages (at least 2) the first part is sent and the rest attached, and it says so", () => {
   const text = longAnswer(30);
   const all = planOutbound(text, {
     limit: 2000,

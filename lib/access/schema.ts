@@ -81,7 +81,7 @@ export const AccessSchema = z.looseObject({
    * Most messages one reply takes; past that the reply sends the first part
    * and attaches the rest as a `.md` file (default 8).
    */
-  maxReplyMessages: z.number().int().min(1).max(50).optional(),
+  maxReplyMessages: z.number().int().min(2).max(50).optional(),
   /**
    * Status reactions on the message Claude is working on: `true` for the
    * defaults (👀 delivered, ✅ replied, ⚠️ a tool call failed), or an object

@@ -23,7 +23,7 @@ export const OVERFLOW_FILE_NAME = "reply-continued.md";
 export interface OutboundOptions {
   limit: number;
   mode: SplitMode;
-  /** Most messages one reply may take; past that the rest is attached as a file. */
+  /** Most messages one reply may take (at least 2); past that the rest is attached as a file. */
   maxMessages?: number;
   replyTo?: string;
   replyToMode: "off" | "first" | "all";
@@ -70,11 +70,12 @@ export function planOutbound(text: string, opts: OutboundOptions): OutboundPlan 
     }
     offset += c.body.length;
   }
-  const max = Math.max(1, Math.floor(opts.maxMessages ?? DEFAULT_MAX_REPLY_MESSAGES));
+  // Two at least: the first part and the message that carries the file.
+  const max = Math.max(2, Math.floor(opts.maxMessages ?? DEFAULT_MAX_REPLY_MESSAGES));
   let contents = chunks.map((c) => c.content);
   let overflow: OutboundPlan["overflow"];
   if (chunks.length > max) {
-    const keep = Math.max(1, max - 1);
+    const keep = max - 1;
     const rest = shaped.text.slice(chunks[keep].offset).replace(/^\s*\n/, "");
     overflow = { name: OVERFLOW_FILE_NAME, text: rest };
     contents = [
