@@ -158,7 +158,7 @@ for (const mode of ["length", "newline"] as const) {
       assertEquals(tables.length, 6);
       for (const b of plan.bodies) {
         assert(b.content!.length <= limit, `${b.content!.length} > ${limit}`);
-        assertEquals(openFence(b.content!), null, b.content);
+        assertEquals(openFence(b.content!), null, b.content!);
         assertEquals(b.allowed_mentions, { parse: [], replied_user: false });
       }
       // Each table appears whole inside one message.
