@@ -32,6 +32,7 @@ async function withCli(
       stderr: (s) => err += s,
       now: options.now,
       readStdin: () => Promise.resolve(options.stdin ?? ""),
+      stdinIsTerminal: () => false,
     });
     return { code, out, err };
   };
@@ -247,6 +248,7 @@ Deno.test("configure stores the token 0600 in .env, keeps other lines, never ech
     const r = await cli("configure", TOKEN);
     assert.equal(r.code, 0, r.err);
     assert.ok(!r.out.includes(TOKEN) && !r.err.includes(TOKEN), "token echoed");
+    assert.match(r.err, /stays in your shell history; run .* configure' without it/);
     assert.match(r.out, /MTIz…9AB \(\d+ characters\)|MTIz…89AB \(\d+ characters\)/);
     assert.equal(
       Deno.readTextFileSync(`${dir}/.env`),
