@@ -27,8 +27,6 @@
 export interface LockOptions {
   /** Give up waiting after this long (default 10 s). */
   timeoutMs?: number;
-  /** Base delay between attempts (default 5 ms, growing to 50 ms, plus jitter). */
-  retryMs?: number;
 }
 
 /** Thrown when the lock stays held by a live process for the whole wait. */
@@ -59,31 +57,20 @@ export async function withFileLock<T>(
 
 async function acquire(lockPath: string, options: LockOptions): Promise<Deno.FsFile> {
   const timeoutMs = options.timeoutMs ?? 10_000;
-  const baseMs = options.retryMs ?? 5;
   const deadline = Date.now() + timeoutMs;
-  for (let attempt = 0;; attempt++) {
+  for (;;) {
     // No `create` race to handle: O_CREAT without O_EXCL opens the file
     // whoever created it. A permission error here is thrown, never taken
     // as "free".
     const file = Deno.openSync(lockPath, { read: true, write: true, create: true, mode: 0o600 });
     let locked: boolean;
     try {
-      locked = file.tryLockSync(true);
+      locked = file.tryLockSync(true) || await waitForLock(file, deadline - Date.now());
     } catch (err) {
       file.close();
       throw err;
     }
-    if (locked) {
-      if (isCurrent(lockPath, file)) {
-        noteHolder(file);
-        return file;
-      }
-      // The name was removed or replaced after we opened it: lock the new file.
-      file.close();
-      continue;
-    }
-    file.close();
-    if (Date.now() >= deadline) {
+    if (!locked) {
       const note = readLockNote(lockPath);
       const who = note
         ? `process ${note.pid} (for ${Math.round((Date.now() - note.since) / 1000)}s)`
@@ -93,8 +80,42 @@ async function acquire(lockPath: string, options: LockOptions): Promise<Deno.FsF
           `access command is stuck mid-write; end it and retry.`,
       );
     }
-    const step = Math.min(baseMs * 2 ** Math.min(attempt, 4), 50);
-    await new Promise((r) => setTimeout(r, step + Math.random() * step));
+    if (isCurrent(lockPath, file)) {
+      noteHolder(file);
+      return file;
+    }
+    // The name was removed or replaced after we opened it: lock the new file.
+    file.close();
+  }
+}
+
+/**
+ * Blocks in the kernel until the lock is free (so waiters are woken when it
+ * is released, rather than polling and losing the race to a busy writer), or
+ * until `ms` pass. A blocked `flock` cannot be cancelled: after a timeout the
+ * pending wait closes the file the moment it gets the lock, releasing it.
+ */
+async function waitForLock(file: Deno.FsFile, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const pending = file.lock(true).then(() => {
+    if (timedOut) file.close();
+    return true;
+  }, (err) => {
+    if (timedOut) file.close();
+    throw err;
+  });
+  const expiry = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve(false);
+    }, ms);
+  });
+  try {
+    return await Promise.race([pending, expiry]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
