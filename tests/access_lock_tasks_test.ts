@@ -13,6 +13,7 @@ import {
   spawnWithTaskPermissions,
   type TaskRun,
 } from "./helpers/tasks.ts";
+import { makeWorld } from "./helpers/world.ts";
 
 const WRITER = "tests/helpers/access_writer.ts";
 
@@ -138,3 +139,51 @@ Deno.test("`access remove` is not undone by the bridge's concurrent pairing writ
     assert.deepEqual(readAccess(dir).allowFrom, [keep]);
   });
 });
+
+Deno.test(
+  "the bridge (launched as .mcp.json does) records pairing codes while 10 `access allow` run: nothing is lost",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const w = await makeWorld({ access: { dmPolicy: "pairing" } });
+    try {
+      const strangers = [
+        w.mallory,
+        w.emu.addUser({ username: "s2" }),
+        w.emu.addUser({ username: "s3" }),
+      ]
+        .map((u) => ({ id: u.id, dm: w.emu.dmChannel(u.id).id }));
+      const ids = Array.from(
+        { length: 10 },
+        (_, i) => `7100000000000000${String(i).padStart(2, "0")}`,
+      );
+      const env = { DISCORD_STATE_DIR: w.stateDir };
+      const clis = ids.map((id) => finish(spawnTask(["access", "allow", id], { env })));
+      // Each stranger writes twice (a code, then its one reminder): six bridge writes.
+      for (const round of ["hello", "still there?"]) {
+        for (const s of strangers) {
+          w.emu.sendMessage({ channelId: s.dm, authorId: s.id, content: round });
+        }
+        await w.emu.waitFor(
+          () =>
+            strangers.every((s) =>
+              w.emu.messages(s.dm).filter((m) => m.author.id === w.emu.bot.id).length >=
+                (round === "hello" ? 1 : 2)
+            ),
+          { timeoutMs: 30_000 },
+        );
+      }
+      for (const r of await Promise.all(clis)) ok(r, "allow");
+      const saved = readAccess(w.stateDir);
+      assert.deepEqual([...saved.allowFrom].sort(), [w.alice.id, ...ids].sort());
+      for (const s of strangers) {
+        const sent = w.emu.messages(s.dm).filter((m) => m.author.id === w.emu.bot.id);
+        const code = /pair ([0-9a-f]{6})/.exec(sent[0].content)?.[1];
+        assert.ok(code, sent[0].content);
+        assert.equal(saved.pending[code]?.senderId, s.id, `code ${code} of ${s.id} was lost`);
+        assert.equal(saved.pending[code].replies, 2, "the reminder's write was kept");
+      }
+    } finally {
+      await w.dispose();
+    }
+  },
+);

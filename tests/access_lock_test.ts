@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { LockTimeoutError, readLockNote, withFileLock } from "../lib/access/lock.ts";
-import { runTask, spawnWithTaskPermissions } from "./helpers/tasks.ts";
+import { REPO, runTask, spawnWithTaskPermissions } from "./helpers/tasks.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "access_lock_test_" });
@@ -144,5 +144,36 @@ Deno.test("a holder killed with SIGKILL leaves no lock behind", async () => {
     await holder.status;
     const cli = await runTask("access", ["allow", "222222222222222222"], { env });
     assert.equal(cli.code, 0, cli.stderr);
+  });
+});
+
+Deno.test("a writer that may not open the lock file fails with the permission error and writes nothing", async () => {
+  await withTempDir(async (root) => {
+    const dir = `${root}/state`;
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    const before = JSON.stringify({ allowFrom: ["1"] });
+    Deno.writeTextFileSync(`${dir}/access.json`, before);
+    // Deliberately narrower than any task (reads only): the lock cannot be
+    // opened, and that must never be taken as "free".
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-read",
+        "tests/helpers/access_writer.ts",
+        dir,
+        "allow",
+        "9000000000000",
+        "1",
+        "0",
+      ],
+      cwd: REPO,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(r.code, 0);
+    assert.match(new TextDecoder().decode(r.stderr), /NotCapable|write access/);
+    assert.equal(Deno.readTextFileSync(`${dir}/access.json`), before);
   });
 });
