@@ -56,6 +56,7 @@ Deno.test("`configure` from stdin validates as the argument form and never echoe
       stdin: "",
     });
     assert.equal(empty.code, 2);
+    assert.match(empty.stderr, /no token was given: run this in a terminal to be prompted/);
   });
 });
 
@@ -72,7 +73,9 @@ Deno.test("the argument form still works for scripts, with a note about shell hi
 
 const hasScript = (() => {
   try {
-    return new Deno.Command("script", { args: ["--version"] }).outputSync().success;
+    // util-linux's script (the flags used below); BSD script differs.
+    const out = new Deno.Command("script", { args: ["--version"] }).outputSync();
+    return out.success && new TextDecoder().decode(out.stdout).includes("util-linux");
   } catch {
     return false;
   }

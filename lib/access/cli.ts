@@ -273,7 +273,10 @@ async function configure(
       io.stderr("cancelled; nothing was saved\n");
       return 1;
     }
-    const bad = tokenError(token);
+    const bad = token === ""
+      ? "no token was given: run this in a terminal to be prompted for it, or pass it on " +
+        `standard input (${CLI_NAME} configure < token.txt)`
+      : tokenError(token);
     if (bad) {
       io.stderr(`error: ${bad}\n`);
       return 2;
