@@ -549,6 +549,10 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
           )
         );
         msg.repliesToBot = ref.author.id === botId();
+        // The quoted text too (issue 14), since Discord left it out.
+        if (msg.rich && !msg.rich.quote) {
+          msg.rich.quote = readRich({ referenced_message: ref } as RawRich).quote;
+        }
       } catch {
         // deleted or unreadable: not a reply to us
       }
