@@ -228,6 +228,22 @@ Deno.test(
       // The audio is downloadable like any attachment.
       const dl = await w.bridge.call("download_attachment", { chat_id: dm, message_id: voice.id });
       assert(!dl.isError, dl.text);
+
+      // A CI bot someone allowlisted posts an embed straight into an open channel.
+      await setAccess(w, { allowFrom: [alice.id, w.otherBot.id] });
+      const post = emu.sendMessage({
+        channelId: w.openChannelId,
+        authorId: w.otherBot.id,
+        content: "",
+        embeds: [{
+          title: "Release v2.1",
+          description: "3 fixes",
+          url: "https://example.com/v2.1",
+        }],
+      });
+      const ev6 = await eventFor(w, (p) => p.meta.message_id === post.id);
+      assertEquals(ev6.content, "[embed] Release v2.1 (https://example.com/v2.1)\n> 3 fixes");
+      assertEquals(ev6.meta.embed_count, "1");
     }),
 );
 
