@@ -9,6 +9,7 @@ import { type ReactionFacts, readReaction } from "../lib/discord/raw.ts";
 import {
   DeliveredLog,
   editAllowed,
+  NativeEvents,
   RateLimit,
   reactionAllowed,
   reactionEvent,
@@ -187,4 +188,80 @@ Deno.test("access.json: new keys validated; status reactions off by default", ()
     assert(!AccessSchema.safeParse(bad).success, JSON.stringify(bad));
   }
   assert(AccessSchema.safeParse({ maxReplyMessages: 12, statusReactions: false }).success);
+});
+
+/** A NativeEvents over fakes: events sent and reactions made are recorded. */
+function harness(extra: Record<string, unknown> = {}) {
+  const sent: { content: string; meta: Record<string, string> }[] = [];
+  const calls: string[] = [];
+  let now = 1_000;
+  const native = new NativeEvents({
+    access: () => ({ access: access(extra), mentionPatterns: [] }),
+    sendEvent: (ev) => {
+      sent.push(ev);
+      return Promise.resolve();
+    },
+    discord: () => ({
+      addReaction: (c, m, e) => (calls.push(`+${e} ${c}/${m}`), Promise.resolve()),
+      removeReaction: (c, m, e) => (calls.push(`-${e} ${c}/${m}`), Promise.resolve()),
+      chatFacts: () => Promise.resolve({ kind: "guild" }),
+    }),
+    log: () => {},
+    now: () => now,
+  });
+  return { native, sent, calls, tick: (ms: number) => (now += ms) };
+}
+
+function delivered(id: string, chat = "300000000000000001"): InboundMessage {
+  return {
+    id,
+    isDm: true,
+    channelId: chat,
+    authorId: ALICE,
+    authorName: "alice",
+    authorIsBot: false,
+    mentionsBot: false,
+    repliesToBot: false,
+    content: "build it",
+    createdAt: "2026-11-29T00:00:00.000Z",
+    attachments: [],
+  };
+}
+
+Deno.test("a replayed reaction dispatch (gateway resume) reaches Claude once", async () => {
+  const h = harness();
+  await h.native.reacted(reaction());
+  await h.native.reacted(reaction());
+  assertEquals(h.sent.length, 1);
+  await h.native.reacted(reaction({ emoji: "👎" }));
+  assertEquals(h.sent.length, 2);
+});
+
+Deno.test("status reactions: off by default; 👀, then ⚠️ on failure, then ✅ replacing 👀", () => {
+  const off = harness();
+  off.native.delivered(delivered("1"), { content: "build it", meta: {} });
+  off.native.toolFailed("300000000000000001");
+  off.native.replied("300000000000000001");
+  assertEquals(off.calls, []);
+
+  const h = harness({ statusReactions: true });
+  const chat = "300000000000000001";
+  h.native.delivered(delivered("1"), { content: "build it", meta: {} });
+  h.native.toolFailed(); // no chat named: the last delivered message
+  h.native.replied(chat);
+  h.native.replied(chat); // a second message of the same reply changes nothing
+  assertEquals(h.calls, [`+👀 ${chat}/1`, `+⚠️ ${chat}/1`, `+✅ ${chat}/1`, `-👀 ${chat}/1`]);
+});
+
+Deno.test("edits: the new text is delivered once, marked; unchanged text and late edits are not", async () => {
+  const h = harness();
+  const msg = delivered("9");
+  h.native.delivered(msg, { content: "build it", meta: {} });
+  await h.native.edited({ ...msg, content: "build it" });
+  await h.native.edited({ ...msg, content: "build it please" });
+  await h.native.edited({ ...msg, content: "build it please" });
+  assertEquals(h.sent.map((e) => [e.content, e.meta.edited]), [["build it please", "true"]]);
+  h.tick(10 * 60_000);
+  await h.native.edited({ ...msg, content: "too late" });
+  assertEquals(h.sent.length, 1);
 });

@@ -184,6 +184,8 @@ export class NativeEvents {
   readonly #pending = new Map<string, string>();
   #lastChat?: string;
   #droppedLogged = 0;
+  /** Reactions already passed on: a gateway resume may replay the same dispatch. */
+  readonly #seenReactions = new Map<string, number>();
 
   constructor(deps: NativeDeps) {
     this.#deps = deps;
@@ -245,7 +247,14 @@ export class NativeEvents {
     }
     if (!reactionAllowed(view.access, r, parentId, view.mentionPatterns)) return;
     const now = this.#now();
+    const key = `${r.messageId}:${r.userId}:${r.emojiId ?? r.emoji}`;
+    const seen = this.#seenReactions.get(key);
+    if (seen !== undefined && now - seen < EDIT_WINDOW_MS) return;
     if (!this.#reactionRate.allow(r.userId, now)) return this.#dropped("reaction");
+    this.#seenReactions.set(key, now);
+    if (this.#seenReactions.size > TRACK_LIMIT) {
+      this.#seenReactions.delete(this.#seenReactions.keys().next().value!);
+    }
     const ev = reactionEvent(r, {
       userName: r.userName ?? this.#names.get(r.userId),
       excerpt: excerpt ? cutUnits(excerpt, 200) : undefined,
