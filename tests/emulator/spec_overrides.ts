@@ -43,6 +43,22 @@ export const SPEC_OVERRIDES: readonly SpecOverride[] = [
     set: { maxLength: 2000 },
     why: BOT_CONTENT,
   },
+  {
+    kind: "relax",
+    schema: "MessageAttachmentRequest",
+    path: ["properties", "id"],
+    set: {
+      $ref: undefined,
+      oneOf: [
+        { $ref: "#/components/schemas/SnowflakeType" },
+        { type: "integer", minimum: 0 },
+      ],
+    },
+    why: "An upload's attachment id is the index of its `files[n]` part. discord.js sends it " +
+      "as a JSON number (`{id: 0}`) and Discord's own docs show it so; Discord coerces integer " +
+      "snowflakes. Elsewhere the emulator keeps the spec's string: a real snowflake sent as a " +
+      "JSON number past 2^53 has already lost digits.",
+  },
 ];
 
 /** Applies {@link SPEC_OVERRIDES} in place to `components.schemas` of a freshly parsed spec. */
