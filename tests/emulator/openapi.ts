@@ -192,7 +192,22 @@ export async function validateRequest(
     const { json } = await body();
     if (!c.body(json)) addTo(form, c.body.errors as SchemaError[]);
   }
+  if (form.any && logViolations()) {
+    console.error(
+      `emulator: ${match.method} ${match.template} violates the OpenAPI spec:`,
+      JSON.stringify(form.toError().body.errors),
+    );
+  }
   form.throwIfAny();
+}
+
+/** Whether `DISCORD_EMULATOR_SPEC_LOG=1` asks for every violation on stderr (to find swallowed ones). */
+function logViolations(): boolean {
+  try {
+    return Deno.env.get("DISCORD_EMULATOR_SPEC_LOG") === "1";
+  } catch {
+    return false;
+  }
 }
 
 /** Query strings are strings: turn them into the parameter's type as Discord's parser does. */
