@@ -204,8 +204,9 @@ export class RestApi {
     // Discord's router: unknown path → 404, unserved method → 405 (per the OpenAPI spec).
     const operation = d.spec === false ? undefined : matchOperation(req.method, path);
     if (operation instanceof ApiError) return json(operation.status, operation.body);
-    if (matches.length === 0) return json(404, { message: "404: Not Found", code: 0 });
     const hit = matches.find((x) => x.r.method === req.method);
+    if (!hit && operation) notEmulated(operation.operationId, req.method, path);
+    if (matches.length === 0) return json(404, { message: "404: Not Found", code: 0 });
     if (!hit) return json(405, { message: "405: Method Not Allowed", code: 0 });
     const route = hit.r;
     if (route.auth && req.headers.get("authorization") !== `Bot ${d.token()}`) {
@@ -617,6 +618,13 @@ export class RestApi {
       },
     });
   }
+}
+
+/** A route Discord serves but the emulator does not: say so, since the 404 alone would mislead. */
+function notEmulated(operationId: string, method: string, path: string): void {
+  console.error(
+    `emulator: ${method} ${path} is Discord's ${operationId}, which the emulator does not implement`,
+  );
 }
 
 function asObject(v: unknown): Record<string, unknown> {
