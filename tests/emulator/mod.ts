@@ -46,6 +46,8 @@ export interface EmulatorOptions {
   rateLimits?: Partial<RateLimitConfig>;
   /** Leave `channel_type` out of MESSAGE_CREATE/UPDATE, as Discord did before 2024. */
   omitChannelType?: boolean;
+  /** Check every REST request against Discord's OpenAPI spec (`openapi.ts`); default true. */
+  spec?: boolean;
 }
 
 /** A user-sent message for {@link DiscordEmulator.sendMessage}. */
@@ -260,6 +262,7 @@ class Emulator implements DiscordEmulator {
       gatewayUrl: () => this.gatewayUrl,
       requests: this.requests,
       faults: this.#faults,
+      spec: opts.spec,
     });
   }
 
