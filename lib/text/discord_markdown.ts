@@ -201,18 +201,26 @@ function inlineText(text: string, refs: Map<string, string>): string {
   // HTML comments on one line.
   s = s.replace(/<!--[\s\S]*?-->/g, "");
   // Images: Discord does not show inline images; a masked link does open them.
+  // Every pattern below stays linear on hostile input (a 100 KB line of
+  // `![`, `<img src=http://…` or `[` must not stall the event loop): bracket
+  // texts stop at the next bracket, URLs are bounded, and tags are matched
+  // whole first (`[^<>]*` stops at the next `<`) with attributes read inside.
   s = s.replace(
-    /!\[([^\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]+)>?(?:\s+"[^"]*")?\s*\)/g,
+    /!\[([^[\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]{1,2048})>?(?:\s+"[^"]*")?\s*\)/g,
     (_m, alt: string, url: string) => `[${alt.trim() || "image"}](${url})`,
   );
+  s = s.replace(/<img\b[^<>]*>/gi, (m) => {
+    const url = /\bsrc\s*=\s*["']?(https?:\/\/[^"'\s>]+)/i.exec(m)?.[1];
+    if (!url) return m;
+    return `[${/\balt\s*=\s*["']([^"']*)["']/i.exec(m)?.[1] || "image"}](${url})`;
+  });
+  // HTML links: the label stops at the next `<a` or `</a`.
   s = s.replace(
-    /<img\b[^<>]*?\bsrc\s*=\s*["']?(https?:\/\/[^"'\s>]+)["']?[^<>]*>/gi,
-    (m, url: string) => `[${/\balt\s*=\s*["']([^"']*)["']/i.exec(m)?.[1] || "image"}](${url})`,
-  );
-  // HTML links.
-  s = s.replace(
-    /<a\b[^<>]*?\bhref\s*=\s*["'](https?:\/\/[^"'\s]+)["'][^<>]*>([\s\S]*?)<\/a\s*>/gi,
-    (_m, url: string, label: string) => `[${label.trim() || url}](${url})`,
+    /<a\b([^<>]*)>((?:(?!<\/?a\b)[\s\S])*)<\/a\s*>/gi,
+    (m, attrs: string, label: string) => {
+      const url = /\bhref\s*=\s*["'](https?:\/\/[^"'\s]+)["']/i.exec(attrs)?.[1];
+      return url ? `[${label.trim() || url}](${url})` : m;
+    },
   );
   s = s.replace(/<summary>([\s\S]*?)<\/summary>/gi, (_m, t: string) => `**${t.trim()}** `);
   s = s.replace(/<br\s*\/?>/gi, "\n");
@@ -227,7 +235,7 @@ function inlineText(text: string, refs: Map<string, string>): string {
   );
   // Reference-style links become masked links.
   if (refs.size > 0) {
-    s = s.replace(/\[([^\]\n]+)\]\[([^\]\n]*)\]/g, (m, label: string, id: string) => {
+    s = s.replace(/\[([^[\]\n]+)\]\[([^[\]\n]*)\]/g, (m, label: string, id: string) => {
       const url = refs.get((id || label).toLowerCase());
       return url ? `[${label}](${url})` : m;
     });

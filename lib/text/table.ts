@@ -129,7 +129,11 @@ export function displayWidth(text: string): number {
   return w;
 }
 
-const LINK_RE = /\[([^\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+/**
+ * A masked link. The text stops at the next bracket and the URL is bounded,
+ * so a cell of 100 KB of `[` costs linear time, not quadratic.
+ */
+const LINK_RE = /\[([^[\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]{1,2048})>?(?:\s+"[^"]*")?\s*\)/g;
 const BARE_URL_RE = /https?:\/\/[^\s<>|]+/;
 
 /** A cell as plain text for a code block: emphasis markers, code ticks and `<br>` removed. */
@@ -138,7 +142,8 @@ export function plainCell(cell: string): string {
     .replace(/<br\s*\/?>/gi, " ")
     .replace(LINK_RE, "$1")
     .replace(/`+([^`]*)`+/g, "$1")
-    .replace(/(\*\*|__|~~)(?=\S)([\s\S]*?\S)\1/g, "$2")
+    // The span stops at the next marker, so unclosed markers stay linear.
+    .replace(/(\*\*|__|~~)(?=\S)((?:(?!\1)[\s\S])*?\S)\1/g, "$2")
     .replace(/(^|[^\w*])\*(?=\S)([^*]*?\S)\*(?!\w)/g, "$1$2")
     .replace(/\s+/g, " ")
     .trim();
