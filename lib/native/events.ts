@@ -17,7 +17,7 @@ import type { ReactionFacts } from "../discord/raw.ts";
 import { decideInbound, type InboundFacts } from "../gate.ts";
 import type { ChannelEvent, InboundMessage } from "../notification.ts";
 import { toChannelEvent } from "../notification.ts";
-import { cleanMetaValue, cutUnits, shapeMeta } from "../text/sanitize.ts";
+import { cleanMetaValue, cutUnits, neutralizeContent, shapeMeta } from "../text/sanitize.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /** Default status reactions. */
@@ -91,9 +91,11 @@ export function reactionEvent(
   const name = cleanMetaValue(opts.userName ?? r.userName ?? "", 64) || `user ${r.userId}`;
   const excerpt = opts.excerpt ? cleanMetaValue(opts.excerpt, 80) : "";
   const emoji = cleanMetaValue(r.emoji, 40, "?");
-  const content = `${name} reacted ${emoji} to your message ${r.messageId}${
-    excerpt ? ` ("${excerpt}")` : ""
-  }`;
+  // The excerpt is the bot's own text, which may echo what a stranger wrote:
+  // neutralised like any content, so it cannot close the channel block.
+  const content = neutralizeContent(
+    `${name} reacted ${emoji} to your message ${r.messageId}${excerpt ? ` ("${excerpt}")` : ""}`,
+  );
   const meta = shapeMeta({
     chat_id: r.chatId,
     message_id: r.messageId,
