@@ -146,6 +146,16 @@ export class DeliveredLog {
   }
 
   /**
+   * Notes the new text of an edited message, keeping the time it was first
+   * delivered: the edit window runs from the delivery, so a chain of edits a
+   * few minutes apart cannot keep an old message live forever.
+   */
+  edited(id: string, content: string): void {
+    const seen = this.#seen.get(id);
+    if (seen) seen.content = content;
+  }
+
+  /**
    * True when message `id` was delivered within `windowMs` and its content
    * now differs (an embed unfurl also arrives as an update, without an edit).
    */
@@ -233,7 +243,7 @@ export class NativeEvents {
     const now = this.#now();
     if (!this.#delivered.isEdit(msg.id, ev.content, now)) return;
     if (!this.#editRate.allow(msg.authorId, now)) return this.#dropped("edit");
-    this.#delivered.note(msg.id, ev.content, now);
+    this.#delivered.edited(msg.id, ev.content);
     await this.#deps.sendEvent(ev);
   }
 
