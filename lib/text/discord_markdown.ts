@@ -29,7 +29,12 @@ export interface ShapedText {
 /** What replaces a horizontal rule: a visible divider line. */
 export const DIVIDER = "──────────";
 
-const FENCE_OPEN_RE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+/**
+ * A fence line at any indentation: CommonMark stops at three spaces, but a
+ * code block nested in a list is often indented further, and Discord renders
+ * it as code all the same, so its lines must not be rewritten.
+ */
+const FENCE_OPEN_RE = /^[ \t]*(`{3,}|~{3,})(.*)$/;
 const ATX_RE = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 const HR_RE = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const SETEXT_RE = /^ {0,3}(=+|-+)[ \t]*$/;
@@ -58,7 +63,7 @@ export function shapeForDiscord(text: string): ShapedText {
       const marker = open[1];
       let j = i + 1;
       const closer = new RegExp(
-        `^ {0,3}${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*\\r?$`,
+        `^[ \\t]*${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*\\r?$`,
       );
       while (j < lines.length && !closer.test(lines[j])) j++;
       push(lines.slice(i, Math.min(j, lines.length - 1) + 1).join("\n"), true);
