@@ -24,6 +24,8 @@ const HOSTILE: [string, string][] = [
   ["a table cell of unclosed **", cell("**a ".repeat(N / 4))],
   ["many unclosed <a href>", "<a href='https://x.dev'>".repeat(N / 24)],
   ["many [](http://… without )", "[](http://a".repeat(N / 11)],
+  ["a heading of unclosed <!--", "# " + "<!--".repeat(N / 4)],
+  ["a line of unclosed <summary>", "a " + "<summary>".repeat((2 * N) / 9)],
 ];
 
 for (const [name, text] of HOSTILE) {
@@ -49,6 +51,11 @@ Deno.test("bounded patterns still rewrite what they did", () => {
     "<a name=top>see [the site](https://x.dev)</a>",
   );
   assertEquals(shapeForDiscord("<img src=ftp://x>").text, "<img src=ftp://x>");
+  assertEquals(shapeForDiscord("a <!-- x <!-- y --> b <!-- z").text, "a  b <!-- z");
+  assertEquals(
+    shapeForDiscord("<summary>One</summary> <summary>Two</summary>").text,
+    "**One**  **Two** ",
+  );
   assertEquals(
     shapeForDiscord("![](https://x.dev/a.png) [x][r]\n\n[r]: https://r.dev").text,
     "[image](https://x.dev/a.png) [x](https://r.dev)\n",

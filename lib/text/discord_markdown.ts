@@ -201,10 +201,29 @@ const TAG_ALIASES: Record<string, string> = {
 const DROPPED_TAGS =
   "p|div|span|sub|sup|mark|small|big|center|font|details|summary|section|article|header|footer|nav|abbr|cite|q|dl|dt|dd|ul|ol|li|table|thead|tbody|tr|td|th|picture|source|figure|figcaption|var|samp|tt|blockquote|h[1-6]";
 
+/**
+ * Removes `<!-- … -->` comments in one linear pass (a lazy regex rescans the
+ * rest of the line from every unclosed `<!--`, quadratic on hostile input).
+ * Like HTML, a comment ends at the first `-->`.
+ */
+function stripComments(text: string): string {
+  let out = "";
+  let from = 0;
+  for (;;) {
+    const open = text.indexOf("<!--", from);
+    if (open === -1) break;
+    const close = text.indexOf("-->", open + 4);
+    if (close === -1) break;
+    out += text.slice(from, open);
+    from = close + 3;
+  }
+  return out + text.slice(from);
+}
+
 function inlineText(text: string, refs: Map<string, string>): string {
   let s = text;
   // HTML comments on one line.
-  s = s.replace(/<!--[\s\S]*?-->/g, "");
+  s = stripComments(s);
   // Images: Discord does not show inline images; a masked link does open them.
   // Every pattern below stays linear on hostile input (a 100 KB line of
   // `![`, `<img src=http://…` or `[` must not stall the event loop): bracket
@@ -227,7 +246,10 @@ function inlineText(text: string, refs: Map<string, string>): string {
       return url ? `[${label.trim() || url}](${url})` : m;
     },
   );
-  s = s.replace(/<summary>([\s\S]*?)<\/summary>/gi, (_m, t: string) => `**${t.trim()}** `);
+  s = s.replace(
+    /<summary>((?:(?!<\/?summary>)[\s\S])*)<\/summary>/gi,
+    (_m, t: string) => `**${t.trim()}** `,
+  );
   s = s.replace(/<br\s*\/?>/gi, "\n");
   s = s.replace(/<hr\s*\/?>/gi, DIVIDER);
   s = s.replace(/<\/?([a-z]+)>/gi, (m, tag: string) => TAG_ALIASES[tag.toLowerCase()] ?? m);
