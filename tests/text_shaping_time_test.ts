@@ -26,6 +26,12 @@ const HOSTILE: [string, string][] = [
   ["many [](http://… without )", "[](http://a".repeat(N / 11)],
   ["a heading of unclosed <!--", "# " + "<!--".repeat(N / 4)],
   ["a line of unclosed <summary>", "a " + "<summary>".repeat((2 * N) / 9)],
+  // Splitting: every candidate cut on a fence-like line used to parse the
+  // whole rest of the line (O(n) each, O(n²) per reply).
+  ["a line of indented ~~~", "x" + "    ~~~".repeat(N / 7)],
+  ["a line of ~~~ and spaces", "x " + "~~~ ".repeat(N / 4)],
+  ["a line of tab and ~~~", "\t~~~".repeat(N / 4)],
+  ["a run of ~ inside a code block", "```\n" + "~".repeat(N) + "x\n```"],
 ];
 
 for (const [name, text] of HOSTILE) {
