@@ -24,11 +24,11 @@ export const HINT_META_KEY = "hint";
 
 /**
  * The reminder: the user sees only `reply`, pass `chat_id` back, and how to
- * find the tool when only its name (or nothing) is listed. No quotes or angle
- * brackets, which the host would render as entities.
+ * find the tool when only its name (or nothing) is listed. No quotes,
+ * apostrophes, ampersands or angle brackets: the host renders them as entities.
  */
 export const REPLY_HINT =
-  "The Discord user sees only what you send with this server's reply tool (mcp__discord__reply when source is discord), never your terminal output. Answer with reply, passing chat_id from this tag. If reply is not loaded, find it with ToolSearch: discord reply.";
+  "The Discord user sees only what you send with the reply tool of this channel (mcp__discord__reply when source is discord), never your terminal output. Answer with reply, passing chat_id from this tag. If reply is not loaded, find it with ToolSearch: discord reply.";
 
 /** A reminder is repeated after this many events in a row without a successful `reply`. */
 export const HINT_EVERY = 5;

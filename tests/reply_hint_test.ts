@@ -24,7 +24,7 @@ const event = (id: string): ChannelEvent => ({
 
 Deno.test("the reminder states the essentials as a plain one-line attribute value", () => {
   assertEssentials(REPLY_HINT);
-  assert(!/["<>&\n]/.test(REPLY_HINT), "nothing the host would escape or read as structure");
+  assert(!/["'<>&\n]/.test(REPLY_HINT), "nothing the host would escape or read as structure");
   assert(REPLY_HINT.length <= 300, `length ${REPLY_HINT.length}`);
   assertMatch(HINT_META_KEY, /^[a-zA-Z_][a-zA-Z0-9_]*$/);
 });

@@ -1,0 +1,240 @@
+/**
+ * End to end with the REAL Claude Code, offline: `claude` runs interactively
+ * in tmux with our channel loaded from a project `.mcp.json` exactly as ours
+ * launches it, a fake Messages API plays the model, and our Discord emulator
+ * plays Discord. What is asserted is what the model was sent (recorded
+ * request bodies) and what Discord observed.
+ *
+ * Pinned to Claude Code 2.1.332 (tests/real_claude/session.ts): the flag
+ * cache in `~/.claude.json`, the dialogs, the debug-log lines, the shape of
+ * the requests and where MCP instructions appear are internals of that
+ * version. The test FAILS (it does not skip) when that version or tmux is
+ * missing; `.ci/run` installs both.
+ */
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
+import { INSTRUCTIONS } from "../lib/instructions.ts";
+import { REPLY_HINT } from "../lib/reply_hint.ts";
+import type { Message } from "./emulator/mod.ts";
+import { alive, argv, children } from "./helpers/process.ts";
+import { assertEssentials } from "./real_claude/essentials.ts";
+import {
+  everythingSent,
+  type LastUser,
+  type MessagesRequest,
+  type Turn,
+} from "./real_claude/fake_anthropic.ts";
+import { type RealClaude, startRealClaude, until } from "./real_claude/session.ts";
+
+const E2E = { sanitizeOps: false, sanitizeResources: false };
+
+/** The last `<channel …>` block of a text: its attributes and content. */
+function lastChannelBlock(
+  text: string,
+): { attrs: Record<string, string>; content: string } | undefined {
+  const blocks = [...text.matchAll(/<channel ([^>]*)>\n([\s\S]*?)\n<\/channel>/g)];
+  const last = blocks.at(-1);
+  if (!last) return undefined;
+  const attrs = Object.fromEntries(
+    [...last[1].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+  );
+  return { attrs, content: last[2] };
+}
+
+/**
+ * The fake model: answers a Discord message by what it says, and ends the
+ * turn after a tool result.
+ */
+function model(project: string) {
+  return (last: LastUser): Turn | undefined => {
+    // An event that arrives mid-turn rides on the next request, even one
+    // that carries a tool result: act on it first.
+    const block = lastChannelBlock(last.text);
+    if (!block) return { text: last.toolResults.length ? "Done." : "Hello from the terminal." };
+    const chat_id = block.attrs.chat_id;
+    switch (block.content.trim()) {
+      case "please reply":
+        return { tool: "mcp__discord__reply", input: { chat_id, text: "pong from the model" } };
+      case "run allowed":
+      case "run denied": {
+        const file = `${project}/${block.content.trim().split(" ")[1]}.txt`;
+        return {
+          tool: "Bash",
+          input: { command: `touch ${file}`, description: "Create a marker file" },
+        };
+      }
+    }
+    return { text: "I do not know that one." };
+  };
+}
+
+/** Bot messages in a channel. */
+const botMessages = (s: RealClaude, chatId: string) =>
+  s.emu.messages(chatId).filter((m) => m.author.id === s.emu.bot.id);
+
+/** The custom_id of a button on a message, by its action. */
+function button(m: Message, action: "allow" | "deny"): string | undefined {
+  for (const row of m.components as { components?: { custom_id?: string }[] }[]) {
+    for (const c of row.components ?? []) {
+      if (c.custom_id?.startsWith(`perm:${action}:`)) return c.custom_id;
+    }
+  }
+  return undefined;
+}
+
+/** The first main-loop request whose last user message satisfies `pred`. */
+function requestWhere(s: RealClaude, pred: (r: MessagesRequest) => boolean) {
+  return s.fake.mainRequests().find(pred);
+}
+
+/**
+ * The text of the tool result the model got in a request for the Bash call
+ * whose command mentions `marker`, if that request carries it.
+ */
+function bashResult(r: MessagesRequest, marker: string): string | undefined {
+  const calls = new Set<string>();
+  for (const m of r.messages) {
+    if (m.role !== "assistant" || typeof m.content === "string") continue;
+    for (const b of m.content) {
+      const command = (b.input as { command?: string } | undefined)?.command ?? "";
+      if (b.type === "tool_use" && b.name === "Bash" && command.includes(marker)) calls.add(b.id!);
+    }
+  }
+  const last = r.messages.filter((m) => m.role === "user").at(-1);
+  if (!last || typeof last.content === "string") return undefined;
+  const res = last.content.find((b) => b.type === "tool_result" && calls.has(b.tool_use_id!));
+  if (!res) return undefined;
+  return typeof res.content === "string"
+    ? res.content
+    : (res.content ?? []).map((b) => b.text ?? "").join("\n");
+}
+
+/** Every pid below `root`. */
+function descendants(root: number): number[] {
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const kids = children(queue.shift()!);
+    out.push(...kids);
+    queue.push(...kids);
+  }
+  return out;
+}
+
+/** Asks for a Bash run from Discord and answers its relayed prompt with a button. */
+async function bashViaDiscord(s: RealClaude, what: "allowed" | "denied") {
+  const before = botMessages(s, s.aliceDm).length;
+  s.dm(`run ${what}`);
+  const prompt = await until(
+    () => botMessages(s, s.aliceDm).slice(before).find((m) => button(m, "allow")),
+    `the permission prompt for "run ${what}" in alice's DM`,
+  );
+  assertMatch(prompt.content, /Bash/);
+  assertMatch(prompt.content, new RegExp(`${what}\\.txt`));
+  // The dialog is open in the terminal too: the first answer wins.
+  await until(
+    async () => /Do you want to proceed\?/.test(await s.term.screen()),
+    "the permission dialog in the terminal",
+  );
+  const outcome = await s.emu.clickButton({
+    userId: s.alice.id,
+    messageId: prompt.id,
+    customId: button(prompt, what === "allowed" ? "allow" : "deny")!,
+  });
+  assert(outcome.acknowledged, "the click was acknowledged");
+  return await until(
+    () => s.fake.mainRequests().map((r) => bashResult(r, `${what}.txt`)).find((t) => t),
+    `the model request carrying the Bash result ("run ${what}")`,
+  );
+}
+
+Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, async (t) => {
+  const started = Date.now();
+  let project = "";
+  const s = await startRealClaude({ script: (last) => model(project)(last) });
+  project = s.project;
+  try {
+    await t.step(
+      "a Discord-only session: the DM reaches the model with our meta and the essentials",
+      async () => {
+        const sent = s.emu.sendMessage({
+          channelId: s.aliceDm,
+          authorId: s.alice.id,
+          content: "please reply",
+        });
+        const req = await until(
+          () => requestWhere(s, (r) => everythingSent(r).includes("please reply")),
+          "the model request carrying the DM",
+        );
+        const block = lastChannelBlock(everythingSent(req))!;
+        assertMatch(everythingSent(req), /<channel source="discord" /);
+        assertEquals(block.content, "please reply");
+        assertEquals(block.attrs.chat_id, s.aliceDm);
+        assertEquals(block.attrs.message_id, sent.id);
+        assertEquals(block.attrs.user, "alice");
+        assertEquals(block.attrs.user_id, s.alice.id);
+        assertEquals(new Date(block.attrs.ts).toISOString(), block.attrs.ts);
+        // Nobody typed: Claude Code sent the model neither our instructions
+        // nor (with tool search on) even our tool names. The essentials ride
+        // on the event.
+        assert(!everythingSent(req).includes(INSTRUCTIONS.slice(0, 60)), "no instructions yet");
+        assertEquals(block.attrs.hint, REPLY_HINT);
+        assertEssentials(block.attrs.hint);
+      },
+    );
+
+    await t.step("the model's reply tool call lands in alice's DM", async () => {
+      const m = await until(
+        () => botMessages(s, s.aliceDm).find((m) => m.content === "pong from the model"),
+        "the reply in alice's DM",
+      );
+      assertEquals(m.channel_id, s.aliceDm);
+    });
+
+    await t.step("a Bash call is relayed to Discord; Allow runs it", async () => {
+      const result = await bashViaDiscord(s, "allowed");
+      assert(!/denied/i.test(result), `allowed: ${result}`);
+      await Deno.stat(`${project}/allowed.txt`);
+    });
+
+    await t.step("Deny refuses it and the model is told so", async () => {
+      const result = await bashViaDiscord(s, "denied");
+      assertMatch(result, /Denied via channel discord/);
+      const exists = await Deno.stat(`${project}/denied.txt`).then(() => true, () => false);
+      assertEquals(exists, false);
+    });
+
+    await t.step("a prompt typed in the terminal brings our instructions whole", async () => {
+      await s.term.type("hello from the terminal");
+      await s.term.keys("Enter");
+      const req = await until(
+        () =>
+          requestWhere(s, (r) => {
+            const last = r.messages.filter((m) => m.role === "user").at(-1);
+            return JSON.stringify(last?.content ?? "").includes("hello from the terminal");
+          }),
+        "the model request carrying the typed prompt",
+      );
+      assert(everythingSent(req).includes(INSTRUCTIONS), "the instructions, uncut");
+    });
+
+    await t.step("Claude Code killed with SIGKILL leaves no process of ours", async () => {
+      const claude = await s.term.panePid();
+      assert(claude && alive(claude), "claude is running");
+      const ours = descendants(claude).filter((pid) => argv(pid).some((a) => /deno/.test(a)));
+      assert(ours.length >= 2, `deno task and the bridge below claude: ${ours}`);
+      Deno.kill(claude, "SIGKILL");
+      const deadline = Date.now() + 2000;
+      while (ours.some(alive) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      assertEquals(ours.filter(alive), [], "left alive 2 s after the SIGKILL");
+    });
+  } finally {
+    await s.close();
+    console.error(`real Claude Code test: ${Date.now() - started} ms`);
+  }
+});
