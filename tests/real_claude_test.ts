@@ -238,3 +238,34 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
     console.error(`real Claude Code test: ${Date.now() - started} ms`);
   }
 });
+
+/**
+ * Which variables in Claude Code's environment switch channels off (observed
+ * with 2.1.332; `lib/doctor` and the bridge's start-up warning rely on this).
+ * With the feature off, the gate logs "channels feature is not currently
+ * available" and no development-channels warning is shown. Any non-empty
+ * DISABLE_TELEMETRY (even "0") counts; CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF=1
+ * restores channels after DISABLE_TELEMETRY, DO_NOT_TRACK or
+ * CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC, but NOT after DISABLE_GROWTHBOOK or
+ * CLAUDE_CODE_DISABLE_FEATURE_FLAGS.
+ */
+Deno.test(
+  "environment variables that switch channels off in Claude Code 2.1.332",
+  E2E,
+  async () => {
+    const gate = /Channel notifications (registered|skipped: [^\n]*)/;
+    const verdict = async (env: Record<string, string>) => {
+      const s = await startRealClaude({ env, readyLine: gate });
+      try {
+        return gate.exec(s.debugLog())![1];
+      } finally {
+        await s.close();
+      }
+    };
+    const off = "skipped: channels feature is not currently available";
+    const cache = { CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" };
+    assertEquals(await verdict({ DISABLE_TELEMETRY: "1" }), off);
+    assertEquals(await verdict({ DISABLE_TELEMETRY: "1", ...cache }), "registered");
+    assertEquals(await verdict({ DISABLE_GROWTHBOOK: "1", ...cache }), off);
+  },
+);

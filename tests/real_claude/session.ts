@@ -189,15 +189,27 @@ export async function startRealClaude(opts: RealClaudeOptions = {}): Promise<Rea
     },
   };
   try {
-    // The development-channels warning: Enter accepts it.
-    await until(
-      async () => /development channel|dangerously/i.test(await term.screen()),
-      "the development-channels warning",
-    ).catch(async (err) => {
-      throw new Error(`${err.message}\nscreen:\n${await term.screen()}`);
+    // The development-channels warning (Enter accepts it) shows only while
+    // channels are available; either way, wait for the gate's verdict.
+    const ready = opts.readyLine ?? "Channel notifications registered";
+    const logHas = (text: string | RegExp) =>
+      typeof text === "string" ? debugLog().includes(text) : text.test(debugLog());
+    let accepted = false;
+    await until(async () => {
+      if (!accepted && /development channel|dangerously/i.test(await term.screen())) {
+        await term.keys("Enter");
+        accepted = true;
+      }
+      return logHas(ready) || logHas(/Channel notifications skipped/);
+    }, `the channel gate's verdict in the debug log (${ready})`).catch(async (err) => {
+      throw new Error(
+        `${err.message}\nscreen:\n${await term.screen()}\nlog tail:\n${debugLog().slice(-3000)}`,
+      );
     });
-    await term.keys("Enter");
-    await session.waitForLog(opts.readyLine ?? "Channel notifications registered");
+    if (!logHas(ready)) {
+      const skipped = /Channel notifications skipped[^\n]*/.exec(debugLog())?.[0];
+      throw new Error(`Claude Code did not register our channel: ${skipped}`);
+    }
     // The bridge logs into Discord after the MCP handshake: wait until the
     // emulator has sent READY and GUILD_CREATE, so a DM sent now is delivered.
     await until(
