@@ -240,6 +240,28 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
 });
 
 /**
+ * The README's launch commands (`claude … --dangerously-load-development-channels
+ * …` or `--channels …` in a shell block) pass no prompt argument: Claude Code
+ * sends such a prompt before the server connects, and the session then never
+ * shows the model our instructions.
+ */
+Deno.test("the README starts Claude Code without a prompt argument", () => {
+  const readme = Deno.readTextFileSync(new URL("../README.md", import.meta.url));
+  const blocks = [...readme.matchAll(/```(?:sh|bash|shell)\n([\s\S]*?)```/g)].map((m) => m[1]);
+  const launches = blocks.flatMap((b) => b.split("\n")).map((l) => l.trim())
+    .filter((l) => /^claude\s/.test(l) && /--(dangerously-load-development-)?channels\b/.test(l));
+  assert(launches.length > 0, "the README shows how to launch Claude Code with the channel");
+  for (const line of launches) {
+    const positional = line.split(/\s+/).slice(1).filter((arg, i, args) =>
+      !arg.startsWith("-") && !/^(server|plugin):/.test(arg) &&
+      // a value of a flag that takes one
+      !/^--(permission-mode|model|debug-file|allowedTools|allowed-tools)$/.test(args[i - 1] ?? "")
+    );
+    assertEquals(positional, [], `no prompt argument in: ${line}`);
+  }
+});
+
+/**
  * Which variables in Claude Code's environment switch channels off (observed
  * with 2.1.332; `lib/doctor` and the bridge's start-up warning rely on this).
  * With the feature off, the gate logs "channels feature is not currently
