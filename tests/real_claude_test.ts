@@ -31,36 +31,46 @@ import { type RealClaude, startRealClaude, until } from "./real_claude/session.t
 
 const E2E = { sanitizeOps: false, sanitizeResources: false };
 
-/** The last `<channel …>` block of a text: its attributes and content. */
-function lastChannelBlock(
-  text: string,
-): { attrs: Record<string, string>; content: string } | undefined {
-  const blocks = [...text.matchAll(/<channel ([^>]*)>\n([\s\S]*?)\n<\/channel>/g)];
-  const last = blocks.at(-1);
-  if (!last) return undefined;
-  const attrs = Object.fromEntries(
-    [...last[1].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-  );
-  return { attrs, content: last[2] };
+/** A `<channel …>` block: its attributes and content. */
+interface ChannelBlock {
+  attrs: Record<string, string>;
+  content: string;
 }
 
+/** Every `<channel …>` block of a text, in order. */
+function channelBlocks(text: string): ChannelBlock[] {
+  return [...text.matchAll(/<channel ([^>]*)>\n([\s\S]*?)\n<\/channel>/g)].map((m) => ({
+    attrs: Object.fromEntries(
+      [...m[1].matchAll(/([a-zA-Z_][a-zA-Z0-9_]*)="([^"]*)"/g)].map((a) => [a[1], a[2]]),
+    ),
+    content: m[2],
+  }));
+}
+
+/** The last `<channel …>` block of a text. */
+const lastChannelBlock = (text: string) => channelBlocks(text).at(-1);
+
 /**
- * The fake model: answers a Discord message by what it says, and ends the
- * turn after a tool result.
+ * The fake model: acts on each Discord message once, by what it says, and
+ * ends the turn after a tool result. Claude Code may carry an event that
+ * arrived mid-turn on any later request (even one with a tool result, or in
+ * a reminder), so the whole request is searched for events not acted on yet.
  */
-function model(project: string) {
+function model(project: () => string) {
+  const handled = new Set<string>();
   return (last: LastUser): Turn | undefined => {
-    // An event that arrives mid-turn rides on the next request, even one
-    // that carries a tool result: act on it first.
-    const block = lastChannelBlock(last.text);
+    const block = channelBlocks(everythingSent(last.request)).find((b) =>
+      !handled.has(b.attrs.message_id)
+    );
     if (!block) return { text: last.toolResults.length ? "Done." : "Hello from the terminal." };
+    handled.add(block.attrs.message_id);
     const chat_id = block.attrs.chat_id;
     switch (block.content.trim()) {
       case "please reply":
         return { tool: "mcp__discord__reply", input: { chat_id, text: "pong from the model" } };
       case "run allowed":
       case "run denied": {
-        const file = `${project}/${block.content.trim().split(" ")[1]}.txt`;
+        const file = `${project()}/${block.content.trim().split(" ")[1]}.txt`;
         return {
           tool: "Bash",
           input: { command: `touch ${file}`, description: "Create a marker file" },
@@ -154,7 +164,7 @@ async function bashViaDiscord(s: RealClaude, what: "allowed" | "denied") {
 Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, async (t) => {
   const started = Date.now();
   let project = "";
-  const s = await startRealClaude({ script: (last) => model(project)(last) });
+  const s = await startRealClaude({ script: model(() => project) });
   project = s.project;
   try {
     await t.step(
@@ -234,6 +244,14 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
       assertEquals(ours.filter(alive), [], "left alive 2 s after the SIGKILL");
     });
   } finally {
+    // REAL_CLAUDE_ARTIFACTS=<dir> keeps what the model was sent, the debug log and the screen.
+    const keep = Deno.env.get("REAL_CLAUDE_ARTIFACTS");
+    if (keep) {
+      await Deno.mkdir(keep, { recursive: true });
+      await Deno.writeTextFile(`${keep}/requests.json`, JSON.stringify(s.fake.requests, null, 1));
+      await Deno.writeTextFile(`${keep}/claude-debug.log`, s.debugLog());
+      await Deno.writeTextFile(`${keep}/screen.txt`, await s.term.screen());
+    }
     await s.close();
     console.error(`real Claude Code test: ${Date.now() - started} ms`);
   }
