@@ -68,6 +68,9 @@ function model(project: () => string) {
     switch (block.content.trim()) {
       case "please reply":
         return { tool: "mcp__discord__reply", input: { chat_id, text: "pong from the model" } };
+      case "find the reply tool":
+        // What the hint advises when reply is not loaded.
+        return { tool: "ToolSearch", input: { query: "discord reply" } };
       case "run allowed":
       case "run denied": {
         const file = `${project()}/${block.content.trim().split(" ")[1]}.txt`;
@@ -101,25 +104,24 @@ function requestWhere(s: RealClaude, pred: (r: MessagesRequest) => boolean) {
 }
 
 /**
- * The text of the tool result the model got in a request for the Bash call
- * whose command mentions `marker`, if that request carries it.
+ * The tool result the model got in a request for a call of `tool` whose
+ * input mentions `marker` (as JSON text), if that request carries it.
  */
-function bashResult(r: MessagesRequest, marker: string): string | undefined {
+function toolResult(r: MessagesRequest, tool: string, marker: string): string | undefined {
   const calls = new Set<string>();
   for (const m of r.messages) {
     if (m.role !== "assistant" || typeof m.content === "string") continue;
     for (const b of m.content) {
-      const command = (b.input as { command?: string } | undefined)?.command ?? "";
-      if (b.type === "tool_use" && b.name === "Bash" && command.includes(marker)) calls.add(b.id!);
+      if (b.type === "tool_use" && b.name === tool && JSON.stringify(b.input).includes(marker)) {
+        calls.add(b.id!);
+      }
     }
   }
   const last = r.messages.filter((m) => m.role === "user").at(-1);
   if (!last || typeof last.content === "string") return undefined;
   const res = last.content.find((b) => b.type === "tool_result" && calls.has(b.tool_use_id!));
   if (!res) return undefined;
-  return typeof res.content === "string"
-    ? res.content
-    : (res.content ?? []).map((b) => b.text ?? "").join("\n");
+  return typeof res.content === "string" ? res.content : JSON.stringify(res.content ?? []);
 }
 
 /** Every pid below `root`. */
@@ -156,7 +158,7 @@ async function bashViaDiscord(s: RealClaude, what: "allowed" | "denied") {
   });
   assert(outcome.acknowledged, "the click was acknowledged");
   return await until(
-    () => s.fake.mainRequests().map((r) => bashResult(r, `${what}.txt`)).find((t) => t),
+    () => s.fake.mainRequests().map((r) => toolResult(r, "Bash", `${what}.txt`)).find((t) => t),
     `the model request carrying the Bash result ("run ${what}")`,
   );
 }
@@ -202,6 +204,27 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
         "the reply in alice's DM",
       );
       assertEquals(m.channel_id, s.aliceDm);
+    });
+
+    await t.step("ToolSearch finds reply as the hint says", async () => {
+      s.dm("find the reply tool");
+      const found = await until(
+        () =>
+          s.fake.mainRequests().map((r) => toolResult(r, "ToolSearch", "discord reply")).find((t) =>
+            t
+          ),
+        "the model request carrying the ToolSearch result",
+      );
+      assertMatch(found, /mcp__discord__reply/);
+      // From then on the request lists the tool, with its description.
+      const reply = await until(
+        () =>
+          s.fake.mainRequests().flatMap((r) => r.tools ?? []).find((t) =>
+            t.name === "mcp__discord__reply"
+          ),
+        "a request listing mcp__discord__reply",
+      );
+      assertEssentials(reply.description ?? "");
     });
 
     await t.step("a Bash call is relayed to Discord; Allow runs it", async () => {
