@@ -136,6 +136,26 @@ function descendants(root: number): number[] {
   return out;
 }
 
+/**
+ * SIGKILLs the `claude` process and checks that every deno process below it
+ * (`deno task`, the bridge) is gone within 2 s.
+ */
+async function killClaude(s: RealClaude): Promise<void> {
+  const pane = await s.term.panePid();
+  assert(pane, "the terminal runs something");
+  const isClaude = (pid: number) => /(^|\/)claude(\.exe)?$/.test(argv(pid)[0] ?? "");
+  const claude = isClaude(pane) ? pane : descendants(pane).find(isClaude);
+  assert(claude && alive(claude), "claude is running");
+  const ours = descendants(claude).filter((pid) => argv(pid).some((a) => /deno/.test(a)));
+  assert(ours.length >= 2, `deno task and the bridge below claude: ${ours}`);
+  Deno.kill(claude, "SIGKILL");
+  const deadline = Date.now() + 2000;
+  while (ours.some(alive) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  assertEquals(ours.filter(alive), [], "left alive 2 s after the SIGKILL");
+}
+
 /** Asks for a Bash run from Discord and answers its relayed prompt with a button. */
 async function bashViaDiscord(s: RealClaude, what: "allowed" | "denied") {
   const before = botMessages(s, s.aliceDm).length;
@@ -254,18 +274,7 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
       assert(everythingSent(req).includes(INSTRUCTIONS), "the instructions, uncut");
     });
 
-    await t.step("Claude Code killed with SIGKILL leaves no process of ours", async () => {
-      const claude = await s.term.panePid();
-      assert(claude && alive(claude), "claude is running");
-      const ours = descendants(claude).filter((pid) => argv(pid).some((a) => /deno/.test(a)));
-      assert(ours.length >= 2, `deno task and the bridge below claude: ${ours}`);
-      Deno.kill(claude, "SIGKILL");
-      const deadline = Date.now() + 2000;
-      while (ours.some(alive) && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      assertEquals(ours.filter(alive), [], "left alive 2 s after the SIGKILL");
-    });
+    await t.step("Claude Code killed with SIGKILL leaves no process of ours", () => killClaude(s));
   } finally {
     // REAL_CLAUDE_ARTIFACTS=<dir> keeps what the model was sent, the debug log and the screen.
     const keep = Deno.env.get("REAL_CLAUDE_ARTIFACTS");
@@ -279,6 +288,19 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
     console.error(`real Claude Code test: ${Date.now() - started} ms`);
   }
 });
+
+Deno.test(
+  "Claude Code killed with SIGKILL under a shell (no SIGHUP) leaves no process of ours",
+  E2E,
+  async () => {
+    const s = await startRealClaude({ underShell: true });
+    try {
+      await killClaude(s);
+    } finally {
+      await s.close();
+    }
+  },
+);
 
 /**
  * The README's launch commands (`claude … --dangerously-load-development-channels

@@ -103,6 +103,11 @@ export interface RealClaudeOptions {
   prompt?: string;
   /** Wait for this debug-log line before returning (default: channel registered). */
   readyLine?: string | RegExp;
+  /**
+   * Run `claude` under a shell that stays the terminal's session leader, as
+   * when it is started from a script: killing it then sends no SIGHUP.
+   */
+  underShell?: boolean;
 }
 
 /** Starts everything and waits until Claude Code has registered our channel. */
@@ -136,6 +141,7 @@ export async function startRealClaude(opts: RealClaudeOptions = {}): Promise<Rea
     "env",
     "-i",
     ...Object.entries(env).map(([k, v]) => `${k}=${v}`),
+    ...(opts.underShell ? ["sh", "-c", 'claude "$@"; exec sleep 600', "sh"] : []),
     "claude",
     ...(opts.prompt !== undefined ? [opts.prompt] : []),
     "--dangerously-load-development-channels",
