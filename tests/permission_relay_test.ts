@@ -608,3 +608,71 @@ Deno.test(
       assertEquals(w.emu.message(w.aliceDm, prompt.id)!.content, before);
     }),
 );
+
+Deno.test(
+  "edit_message refuses answered and expired prompts too, also after a bridge restart",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      const forged = "✅ Allowed by alice (button)\n🔐 **Bash**: List the files\nRequest `abcde`";
+      const refused = async (bridge: typeof w.bridge, messageId: string) => {
+        const before = w.emu.message(w.aliceDm, messageId)!.content;
+        const r = await bridge.call("edit_message", {
+          chat_id: w.aliceDm,
+          message_id: messageId,
+          text: forged,
+        });
+        assert(r.isError, `edited prompt ${messageId}: ${r.text}`);
+        assertMatch(r.text, /permission prompt/);
+        assertEquals(w.emu.message(w.aliceDm, messageId)!.content, before);
+      };
+      // Answered: rm -rf ~ was denied; a hijacked session must not make it read "allowed ls".
+      await request(w, { input_preview: '{"command":"rm -rf ~"}' });
+      const answered = await promptIn(w, w.aliceDm);
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: answered.id,
+        customId: "perm:deny:abcde",
+      });
+      assertUpdatedToOutcome(o, /Denied by alice/);
+      // Expired: nobody answered it here.
+      await request(w, { request_id: "fghij" });
+      const expired = await promptIn(w, w.aliceDm, "fghij");
+      await w.emu.waitFor(() => w.emu.message(w.aliceDm, expired.id)?.components.length === 0, {
+        timeoutMs: 8000,
+        message: "prompt fghij expired",
+      });
+      assertMatch(w.emu.message(w.aliceDm, expired.id)!.content, /expired/);
+      await refused(w.bridge, answered.id);
+      await refused(w.bridge, expired.id);
+      // An ordinary message of the bot's stays editable.
+      const r = await w.bridge.call("reply", { chat_id: w.aliceDm, text: "working…" });
+      assert(!r.isError, r.text);
+      const mine = /id: (\d+)/.exec(r.text)![1];
+
+      // A new process has no memory of what the last one posted.
+      await w.bridge.close();
+      await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
+      const again = await startBridge({
+        env: {
+          DISCORD_BOT_TOKEN: w.emu.token,
+          DISCORD_API_URL: w.emu.apiUrl,
+          DISCORD_STATE_DIR: w.stateDir,
+        },
+      });
+      try {
+        await again.waitForStderr("connected to Discord as", 15_000);
+        await refused(again, answered.id);
+        await refused(again, expired.id);
+        const ok = await again.call("edit_message", {
+          chat_id: w.aliceDm,
+          message_id: mine,
+          text: "done",
+        });
+        assert(!ok.isError, ok.text);
+        assertEquals(w.emu.message(w.aliceDm, mine)!.content, "done");
+      } finally {
+        await again.close();
+      }
+    }, { access: { permissionTimeoutSeconds: 4 } }),
+);
