@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
@@ -28,7 +29,7 @@ const CONNECT_WAIT_MS = 5_000;
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /**
