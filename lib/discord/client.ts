@@ -670,6 +670,7 @@ function toHistory(m: RawMessage): HistoryMessage {
     timestamp: messageTime(m.timestamp, m.id),
     authorId: m.author.id,
     authorName: m.author.username,
+    authorIsBot: m.author.bot === true || !!m.webhook_id,
     content: m.content ?? "",
     attachments: (m.attachments ?? []).map(toAttachment),
     hasComponents: Array.isArray(m.components) && m.components.length > 0,

@@ -35,6 +35,8 @@ export interface HistoryMessage {
   timestamp: string;
   authorId: string;
   authorName: string;
+  /** A bot account or a webhook post (the inbound gate treats both as bots). */
+  authorIsBot?: boolean;
   content: string;
   attachments: { id: string; name: string; contentType?: string; size: number; url: string }[];
   /** The message carries components (buttons): the bridge's own permission prompts do. */
