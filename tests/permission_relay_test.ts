@@ -676,3 +676,40 @@ Deno.test(
       }
     }, { access: { permissionTimeoutSeconds: 4 } }),
 );
+
+Deno.test(
+  "a late click Discord refuses (10062) still decides, and the clicked copy loses its buttons by REST",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      await request(w);
+      const mine = await promptIn(w, w.aliceDm);
+      const bobs = await promptIn(w, w.bobDm);
+      // Delivered to the bot after Discord's 3 s window: its callback gets 10062.
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: mine.id,
+        customId: "perm:allow:abcde",
+        lateByMs: 3_500,
+      });
+      assert(!o.acknowledged);
+      await w.bridge.waitForNotification(VERDICT);
+      const callback = await w.emu.waitFor(() =>
+        w.emu.requests.find((q) => q.method === "POST" && q.path.startsWith("/interactions/"))
+      );
+      await w.emu.waitFor(() => callback.status !== 0);
+      assertEquals(callback.status, 404, JSON.stringify(callback));
+      for (const [chat, copy] of [[w.aliceDm, mine.id], [w.bobDm, bobs.id]]) {
+        await w.emu.waitFor(() => w.emu.message(chat, copy)?.components.length === 0, {
+          message: `copy ${copy} in ${chat} still has buttons`,
+        });
+        assertMatch(w.emu.message(chat, copy)!.content, /Allowed by alice/);
+      }
+      const patched = w.emu.requests.filter((q) =>
+        q.method === "PATCH" && q.path === `/channels/${w.aliceDm}/messages/${mine.id}`
+      );
+      assertEquals(patched.length, 1, JSON.stringify(w.emu.requests.slice(-8)));
+      await settle();
+      assertEquals(verdicts(w), [{ request_id: "abcde", behavior: "allow" }]);
+    }),
+);

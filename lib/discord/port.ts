@@ -55,7 +55,17 @@ export interface ButtonClick {
 
 /** How the bridge answers an interaction (within Discord's 3-second window). */
 export type InteractionAnswer =
-  | { kind: "update"; body: MessageBody }
+  | {
+    kind: "update";
+    body: MessageBody;
+    /**
+     * When Discord refuses the answer (e.g. 10062 Unknown interaction for a
+     * click delivered after the 3 s window), edit the clicked message to
+     * `body` over REST instead. Set for final views (a decided prompt), which
+     * nothing else would bring about.
+     */
+    patchIfRefused?: boolean;
+  }
   | { kind: "ephemeral"; content: string };
 
 /** Connection state, as tools and logs report it. */

@@ -28,6 +28,8 @@ import { parseButtonId, parseTextVerdict } from "./verdict.ts";
 interface Copy {
   chatId: string;
   messageId: string;
+  /** The last edit bringing it in line with a closed prompt failed (it may show buttons). */
+  stale?: boolean;
 }
 
 type Status =
@@ -222,6 +224,12 @@ export class PermissionRelay {
       return ephemeral("You are not authorized to answer permission prompts.");
     }
     const prompt = this.#prompts.get(parsed.requestId);
+    if (prompt && prompt.status.kind !== "open") {
+      // Clicked after its edit failed, so this copy still shows buttons:
+      // try again.
+      const copy = prompt.copies.find((c) => c.messageId === click.messageId);
+      if (copy?.stale) void this.#syncCopy(prompt, copy);
+    }
     if (!prompt || prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
     if (prompt.status.kind === "decided") {
       const word = prompt.status.behavior === "allow" ? "allowed" : "denied";
@@ -235,7 +243,9 @@ export class PermissionRelay {
       };
     }
     const body = this.#decide(prompt, parsed.action, click.userName, "button", click.messageId);
-    return { kind: "update", body };
+    // Should Discord refuse the answer (a late click), the adapter edits the
+    // message over REST: the clicked copy must lose its buttons too.
+    return { kind: "update", body, patchIfRefused: true };
   }
 
   /**
@@ -349,6 +359,7 @@ export class PermissionRelay {
     if (status.kind === "open") return;
     const discord = this.#deps.discord();
     if (!discord) {
+      copy.stale = true;
       this.#deps.log(`could not update a permission prompt copy: Discord is not connected`);
       return;
     }
@@ -359,9 +370,13 @@ export class PermissionRelay {
         via: status.via,
       })
       : renderExpired(prompt.req);
-    await discord.editMessage(copy.chatId, copy.messageId, body).catch((err) =>
-      this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`)
-    );
+    try {
+      await discord.editMessage(copy.chatId, copy.messageId, body);
+      copy.stale = false;
+    } catch (err) {
+      copy.stale = true;
+      this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`);
+    }
   }
 
   #couldNotPost(chatId: string, err: unknown): void {
