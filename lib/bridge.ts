@@ -19,6 +19,7 @@ import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/s
 import { DenoStdioTransport } from "./mcp/stdio_transport.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
+import { PromptLedger } from "./permission/ledger.ts";
 import { PermissionRelay } from "./permission/relay.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
@@ -121,6 +122,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return view.ok ? view.access : undefined;
     },
     sendVerdict: (id, behavior) => mcp.sendVerdict(id, behavior),
+    ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
     lastGuildChat: () => {
       const view = opts.access.read();
       // Only while that channel is still opted in.
@@ -259,6 +261,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
           const before = discordState.state;
           discordState = next;
           if (next.state === "ready") pairing.start();
+          if (next.state === "ready") void relay.recover();
           if (next.state === "ready" && before !== "ready") {
             log(`connected to Discord as ${next.botName} (${next.botId})`);
           } else if (next.state === "failed") {

@@ -413,6 +413,9 @@ Deno.test(
       const mine = await promptIn(w, w.aliceDm);
       await w.bridge.close();
       await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
+      // Without the ledger's record (lost, or a copy from an older version)
+      // the new bridge does not close the copy first, and the click lands.
+      await Deno.remove(`${w.stateDir}/prompts.json`);
       const again = await startBridge({
         env: {
           DISCORD_BOT_TOKEN: w.emu.token,
@@ -711,5 +714,68 @@ Deno.test(
       assertEquals(patched.length, 1, JSON.stringify(w.emu.requests.slice(-8)));
       await settle();
       assertEquals(verdicts(w), [{ request_id: "abcde", behavior: "allow" }]);
+    }),
+);
+
+Deno.test(
+  "prompts left open when a session ends lose their buttons when the next bridge logs in",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      await request(w);
+      const decided = await promptIn(w, w.aliceDm);
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: decided.id,
+        customId: "perm:allow:abcde",
+      });
+      assertUpdatedToOutcome(o, /Allowed by alice/);
+      await request(w, { request_id: "fghij", tool_name: "Write" });
+      const mine = await promptIn(w, w.aliceDm, "fghij");
+      const bobs = await promptIn(w, w.bobDm, "fghij");
+      await w.emu.waitFor(() => w.emu.message(w.bobDm, bobs.id));
+      await w.bridge.close();
+      await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
+      // Nothing closed them in between: the old process is gone.
+      assert(w.emu.message(w.aliceDm, mine.id)!.components.length > 0);
+
+      const again = await startBridge({
+        env: {
+          DISCORD_BOT_TOKEN: w.emu.token,
+          DISCORD_API_URL: w.emu.apiUrl,
+          DISCORD_STATE_DIR: w.stateDir,
+        },
+      });
+      try {
+        await again.waitForStderr("connected to Discord as", 15_000);
+        for (const [chat, id] of [[w.aliceDm, mine.id], [w.bobDm, bobs.id]]) {
+          await w.emu.waitFor(() => w.emu.message(chat, id)?.components.length === 0, {
+            message: `left-over copy ${id} still has buttons`,
+          });
+          assertMatch(w.emu.message(chat, id)!.content, /expired/);
+          assertMatch(w.emu.message(chat, id)!.content, /Write/);
+        }
+        // The one decided before keeps its outcome.
+        await settle();
+        assertMatch(w.emu.message(w.aliceDm, decided.id)!.content, /Allowed by alice/);
+        assertEquals(again.notifications.filter((n) => n.method === VERDICT), []);
+      } finally {
+        await again.close();
+      }
+      // Closed once: a third start has nothing left to do.
+      const third = await startBridge({
+        env: {
+          DISCORD_BOT_TOKEN: w.emu.token,
+          DISCORD_API_URL: w.emu.apiUrl,
+          DISCORD_STATE_DIR: w.stateDir,
+        },
+      });
+      try {
+        await third.waitForStderr("connected to Discord as", 15_000);
+        await settle();
+        assert(!/left open by an earlier session/.test(third.stderr()), third.stderr());
+      } finally {
+        await third.close();
+      }
     }),
 );

@@ -3,8 +3,10 @@
  * approvers, turns a button click or a `yes abcde` message into exactly one
  * verdict, and keeps every copy of a prompt in step (answered, expired).
  *
- * State lives only in this process. After a restart a click on an old prompt
- * is answered "expired", never with an error and never with a verdict.
+ * Decisions live only in this process. After a restart a click on an old
+ * prompt is answered "expired", never with an error and never with a verdict;
+ * and the prompts a process left open are listed in the state directory
+ * (`PromptLedger`), so the next bridge to log in closes their copies.
  *
  * Timing rules that follow from Discord:
  * - A click must be answered within 3 s, so {@link PermissionRelay.click}
@@ -21,6 +23,7 @@ import { DEFAULT_PERMISSION_TIMEOUT_SECONDS } from "../access/schema.ts";
 import type { ButtonClick, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
 import { describeError } from "../log.ts";
 import type { PermissionRequest } from "../mcp/server.ts";
+import type { PromptLedger } from "./ledger.ts";
 import { renderDetails, renderExpired, renderOutcome, renderPrompt } from "./prompt.ts";
 import { parseButtonId, parseTextVerdict } from "./verdict.ts";
 
@@ -66,6 +69,11 @@ export interface RelayDeps {
    * right after the handshake, before the gateway session is ready.
    */
   connectWaitMs?: number;
+  /**
+   * Where open prompts are remembered across processes, so the next bridge
+   * can close what this one left open ({@link PermissionRelay.recover}).
+   */
+  ledger?: PromptLedger;
 }
 
 /** How many answered or expired prompts are remembered to explain late clicks. */
@@ -159,6 +167,7 @@ export class PermissionRelay {
       const sent = await discord.sendMessage(chatId, body);
       const copy = { chatId, messageId: sent.id };
       prompt.copies.push(copy);
+      if (prompt.status.kind === "open") this.#deps.ledger?.record(req, prompt.copies);
       // Answered or expired while this copy was in flight: bring it in line.
       if (prompt.status.kind !== "open") await this.#syncCopy(prompt, copy);
     };
@@ -287,9 +296,42 @@ export class PermissionRelay {
     return true;
   }
 
+  /**
+   * Closes the prompts an earlier process left open (its session ended, or it
+   * crashed): their copies are edited to the expired view, without buttons.
+   * Call once logged in; resolves when every copy was tried. Never rejects.
+   */
+  async recover(): Promise<void> {
+    const ledger = this.#deps.ledger;
+    const discord = this.#deps.discord();
+    if (!ledger || !discord) return;
+    const left = ledger.takeLeftovers().filter((e) => !this.#prompts.has(e.request_id));
+    await Promise.all(left.map(async (entry) => {
+      const body = renderExpired({ ...entry, input_preview: "" });
+      let closed = 0;
+      await Promise.all(entry.copies.map(async (copy) => {
+        try {
+          // Only a copy that still offers buttons: should the ledger have
+          // missed a decision (a crash right after it), its outcome stays.
+          const current = await discord.fetchMessage(copy.chatId, copy.messageId);
+          if (!current.hasComponents) return;
+          await discord.editMessage(copy.chatId, copy.messageId, body);
+          closed++;
+        } catch (err) {
+          this.#deps.log(`could not close a left-over prompt copy: ${describeError(err)}`);
+        }
+      }));
+      ledger.forget(entry.request_id);
+      this.#deps.log(
+        `closed permission prompt ${entry.request_id} left open by an earlier session (${closed} of ${entry.copies.length} copies)`,
+      );
+    }));
+  }
+
   /** Clears every timer (shutdown); later requests are not relayed. */
   stop(): void {
     this.#stopped = true;
+    this.#deps.ledger?.flush();
     for (const p of this.#prompts.values()) clearTimeout(p.timer);
     for (const t of this.#settleTimers) clearTimeout(t);
     this.#settleTimers.clear();
@@ -318,6 +360,7 @@ export class PermissionRelay {
     // sees the decision and cannot produce a second verdict.
     prompt.status = { kind: "decided", behavior, by, via };
     clearTimeout(prompt.timer);
+    this.#deps.ledger?.forget(prompt.req.request_id);
     this.#send(prompt.req.request_id, behavior);
     for (const copy of prompt.copies) {
       if (copy.messageId !== answeredCopy) void this.#syncCopy(prompt, copy);
@@ -334,6 +377,7 @@ export class PermissionRelay {
   async #expire(prompt: Prompt): Promise<void> {
     if (prompt.status.kind !== "open") return;
     prompt.status = { kind: "expired" };
+    this.#deps.ledger?.forget(prompt.req.request_id);
     await Promise.all(prompt.copies.map((copy) => this.#syncCopy(prompt, copy)));
   }
 
