@@ -67,7 +67,7 @@ export function compileLinear(source: string): LinearRegex {
     source,
     size: program.op.length,
     matchesEmpty,
-    test: (text: string) => run(program, text),
+    test: machine(program),
   };
 }
 
@@ -400,60 +400,84 @@ function isWordCode(code: number): boolean {
  * search). Each state is visited at most once per position, so the work per
  * character is bounded by the program size.
  */
-function run(p: Program, text: string): boolean {
+function machine(p: Program): (text: string) => boolean {
   const size = p.op.length;
   const op = Int32Array.from(p.op);
   const ta = Int32Array.from(p.a);
   const tb = Int32Array.from(p.b);
   const atoms = p.atoms;
-  const mark = new Int32Array(size).fill(-1);
-  const stack = new Int32Array(size + 1);
-  let current = new Int32Array(size);
-  let next = new Int32Array(size);
-  let count = 0;
-  const n = text.length;
-
-  // Adds `pc` and every state reachable from it without consuming text at
-  // `pos` to `list` (from index `len`); returns the new length.
-  const add = (list: Int32Array, len: number, pc: number, pos: number): number => {
-    let sp = 0;
-    stack[sp++] = pc;
-    while (sp > 0) {
-      const s = stack[--sp];
-      if (mark[s] === pos) continue;
-      mark[s] = pos;
-      const o = op[s];
-      if (o === CHAR || o === MATCH) {
-        list[len++] = s;
-      } else if (o === SPLIT) {
-        stack[sp++] = tb[s];
-        stack[sp++] = ta[s];
-      } else if (o === JMP) {
-        stack[sp++] = ta[s];
-      } else if (assertionHolds(ta[s], text, pos)) {
-        stack[sp++] = tb[s];
-      }
-    }
-    return len;
+  // Reused by every call (matching is synchronous, never re-entered).
+  const mark = new Int32Array(size);
+  const stack = new Int32Array(size);
+  const listA = new Int32Array(size);
+  const listB = new Int32Array(size);
+  return (text: string) => {
+    mark.fill(-1);
+    return run(text);
   };
 
-  for (let pos = 0; pos <= n; pos++) {
-    count = add(current, count, p.start, pos);
-    const code = pos < n ? text.charCodeAt(pos) : -1;
-    let nextCount = 0;
-    for (let k = 0; k < count; k++) {
-      const s = current[k];
-      if (op[s] === MATCH) return true;
-      if (code >= 0 && atoms[ta[s]].matches(code)) {
-        nextCount = add(next, nextCount, tb[s], pos + 1);
+  function run(text: string): boolean {
+    let current = listA;
+    let next = listB;
+    let count = 0;
+    const n = text.length;
+
+    // Adds `pc` and every state reachable from it without consuming text at
+    // `pos` to `list` (from index `len`); returns the new length.
+    // A state is marked when pushed, so it is pushed at most once per
+    // position and the stack never holds more than `size` entries.
+    const add = (list: Int32Array, len: number, pc: number, pos: number): number => {
+      if (mark[pc] === pos) return len;
+      mark[pc] = pos;
+      let sp = 0;
+      stack[sp++] = pc;
+      while (sp > 0) {
+        const s = stack[--sp];
+        const o = op[s];
+        if (o === CHAR || o === MATCH) {
+          list[len++] = s;
+          continue;
+        }
+        let t1 = -1;
+        let t2 = -1;
+        if (o === SPLIT) {
+          t1 = tb[s];
+          t2 = ta[s];
+        } else if (o === JMP) {
+          t1 = ta[s];
+        } else if (assertionHolds(ta[s], text, pos)) {
+          t1 = tb[s];
+        }
+        if (t1 >= 0 && mark[t1] !== pos) {
+          mark[t1] = pos;
+          stack[sp++] = t1;
+        }
+        if (t2 >= 0 && mark[t2] !== pos) {
+          mark[t2] = pos;
+          stack[sp++] = t2;
+        }
       }
+      return len;
+    };
+
+    for (let pos = 0; pos <= n; pos++) {
+      count = add(current, count, p.start, pos);
+      const code = pos < n ? text.charCodeAt(pos) : -1;
+      let nextCount = 0;
+      for (let k = 0; k < count; k++) {
+        const s = current[k];
+        if (op[s] === MATCH) return true;
+        if (code >= 0 && atoms[ta[s]].matches(code)) {
+          nextCount = add(next, nextCount, tb[s], pos + 1);
+        }
+      }
+      const swap = current;
+      current = next;
+      next = swap;
+      count = nextCount;
     }
-    const swap = current;
-    current = next;
-    next = swap;
-    count = nextCount;
+    return false;
   }
-  return false;
 }
 
 /** Whether the assertion with code `kind` holds at `pos` of `text`. */
