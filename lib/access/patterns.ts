@@ -50,7 +50,8 @@ export type PatternCheck =
 /** Patterns compiled for matching, plus the ones skipped and why. */
 export interface CompiledPatterns {
   patterns: MentionPattern[];
-  rejected: { pattern: string; reason: string }[];
+  /** Skipped patterns, with their position in the list. */
+  rejected: { pattern: string; index: number; reason: string }[];
 }
 
 /**
@@ -103,13 +104,14 @@ export function checkMentionPattern(source: string): PatternCheck {
 export function compileMentionPatterns(patterns: readonly string[]): CompiledPatterns {
   const out: CompiledPatterns = { patterns: [], rejected: [] };
   let total = 0;
-  for (const pattern of patterns) {
+  for (const [index, pattern] of patterns.entries()) {
     const check = checkMentionPattern(pattern);
     if (!check.ok) {
-      out.rejected.push({ pattern, reason: check.reason });
+      out.rejected.push({ pattern, index, reason: check.reason });
     } else if (total + check.size > MAX_TOTAL_PROGRAM_SIZE) {
       out.rejected.push({
         pattern,
+        index,
         reason: `does not fit: the patterns together may expand to ${MAX_TOTAL_PROGRAM_SIZE} ` +
           "matching steps, and the ones before it use " + total + "; use fewer or simpler patterns",
       });
