@@ -298,13 +298,21 @@ export class PermissionRelay {
 
   /**
    * Closes the prompts an earlier process left open (its session ended, or it
-   * crashed): their copies are edited to the expired view, without buttons.
-   * Call once logged in; resolves when every copy was tried. Never rejects.
+   * crashed): their copies are edited to the expired view, without buttons;
+   * and retries this process's copies whose closing edit failed. Call on
+   * every login; resolves when every copy was tried. Never rejects.
    */
   async recover(): Promise<void> {
     const ledger = this.#deps.ledger;
     const discord = this.#deps.discord();
-    if (!ledger || !discord) return;
+    if (!discord) return;
+    // Copies of this process's closed prompts whose edit failed (Discord was
+    // away, say) get another try now that it is back.
+    const stale = [...this.#prompts.values()].flatMap((p) =>
+      p.status.kind === "open" ? [] : p.copies.filter((c) => c.stale).map((c) => ({ p, c }))
+    );
+    await Promise.all(stale.map(({ p, c }) => this.#syncCopy(p, c)));
+    if (!ledger) return;
     const left = ledger.takeLeftovers().filter((e) => !this.#prompts.has(e.request_id));
     await Promise.all(left.map(async (entry) => {
       const body = renderExpired({ ...entry, input_preview: "" });
