@@ -12,6 +12,7 @@
  *
  * @module
  */
+import type { MentionPattern } from "../access/patterns.ts";
 import type { Access } from "../access/schema.ts";
 import type { ReactionFacts } from "../discord/raw.ts";
 import { decideInbound, type InboundFacts } from "../gate.ts";
@@ -54,7 +55,7 @@ export function reactionAllowed(
   access: Access,
   r: ReactionFacts,
   parentId: string | undefined,
-  patterns: readonly RegExp[] = [],
+  patterns: readonly MentionPattern[] = [],
 ): boolean {
   if (access.reactionEvents === false || !r.onBotMessage) return false;
   // Approvers only: anyone else's thumbs-up is not an answer.
@@ -76,7 +77,7 @@ export function reactionAllowed(
 export function editAllowed(
   access: Access,
   msg: InboundMessage,
-  patterns: readonly RegExp[] = [],
+  patterns: readonly MentionPattern[] = [],
 ): boolean {
   if (access.editEvents === false) return false;
   if (!access.allowFrom.includes(msg.authorId)) return false;
@@ -156,7 +157,7 @@ export class DeliveredLog {
 /** What {@link NativeEvents} needs from the bridge. */
 export interface NativeDeps {
   /** The current access configuration and mention patterns, or undefined when unusable. */
-  access(): { access: Access; mentionPatterns: RegExp[] } | undefined;
+  access(): { access: Access; mentionPatterns: readonly MentionPattern[] } | undefined;
   /** Sends a channel event to Claude Code. */
   sendEvent(ev: ChannelEvent): Promise<void>;
   /** The bridge's Discord connection, when connected. */
