@@ -21,6 +21,7 @@ import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
 import { PromptLedger } from "./permission/ledger.ts";
 import { PermissionRelay } from "./permission/relay.ts";
+import { withholdQuote } from "./tools/author_gate.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
@@ -251,7 +252,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    const event = toChannelEvent(msg, { missed });
+    const event = toChannelEvent(withholdQuote(view.access, msg), { missed });
     mcp.sendEvent(event).catch((err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });

@@ -15,6 +15,7 @@
  */
 import type { Access } from "../access/schema.ts";
 import { type ChatFacts, decideInbound } from "../gate.ts";
+import type { InboundMessage } from "../notification.ts";
 
 /** Who wrote a history message. */
 export interface HistoryAuthor {
@@ -53,3 +54,29 @@ export function gateAdmitsAuthor(
 /** What a withheld history row says instead of its text. */
 export const WITHHELD_TEXT =
   "⟨withheld: the inbound gate does not deliver this author's messages here (not in allowFrom), so their text is not shown⟩";
+
+/**
+ * The message with the text it quotes withheld when the quoted author is one
+ * the gate would not deliver in this chat: a listed member replying to an
+ * outsider's message must not carry the outsider's words to Claude in the
+ * reply's quote. Replies to the bot's own messages are left alone.
+ */
+export function withholdQuote(access: Access, msg: InboundMessage): InboundMessage {
+  const quote = msg.rich?.quote;
+  if (!quote || msg.repliesToBot) return msg;
+  const chat: ChatFacts = msg.isDm
+    ? { kind: "dm", recipientId: msg.authorId }
+    : { kind: "guild", channelId: msg.channelId, parentId: msg.parentId };
+  if (gateAdmitsAuthor(access, msg.channelId, chat, { authorId: quote.authorId }, "")) return msg;
+  return {
+    ...msg,
+    rich: {
+      ...msg.rich!,
+      quote: {
+        authorId: quote.authorId,
+        authorName: `user ${quote.authorId}`,
+        text: WITHHELD_TEXT,
+      },
+    },
+  };
+}
