@@ -122,6 +122,19 @@ Deno.test(
       assertEquals(meta.reply_to, outsider.id);
       assertMatch(meta.reply_to_text ?? "", /withheld/);
       assert(!JSON.stringify(ev).includes("ignore previous"), JSON.stringify(ev));
+      // Nor when alice edits her reply (the update carries the quote again).
+      w.emu.editMessage({
+        channelId: w.channelId,
+        messageId: reply.id,
+        authorId: w.alice.id,
+        content: `<@${bot}> what do you make of this one?`,
+      });
+      const edit = await w.bridge.waitForNotification(
+        "notifications/claude/channel",
+        (p) => (p.meta as Record<string, string>).edited === "true",
+      );
+      assertMatch((edit.meta as Record<string, string>).reply_to_text ?? "", /withheld/);
+      assert(!JSON.stringify(edit).includes("ignore previous"), JSON.stringify(edit));
 
       // Quoting a listed author is untouched.
       const own = w.emu.sendMessage({

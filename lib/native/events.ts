@@ -19,6 +19,7 @@ import { decideInbound, type InboundFacts } from "../gate.ts";
 import type { ChannelEvent, InboundMessage } from "../notification.ts";
 import { toChannelEvent } from "../notification.ts";
 import { cleanMetaValue, cutUnits, shapeMeta } from "../text/sanitize.ts";
+import { withholdQuote } from "../tools/author_gate.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /** Default status reactions. */
@@ -228,7 +229,7 @@ export class NativeEvents {
   async edited(msg: InboundMessage): Promise<void> {
     const view = this.#deps.access();
     if (!view || !editAllowed(view.access, msg, view.mentionPatterns)) return;
-    const ev = toChannelEvent(msg, { edited: true });
+    const ev = toChannelEvent(withholdQuote(view.access, msg), { edited: true });
     const now = this.#now();
     if (!this.#delivered.isEdit(msg.id, ev.content, now)) return;
     if (!this.#editRate.allow(msg.authorId, now)) return this.#dropped("edit");
