@@ -226,10 +226,10 @@ Deno.test("patterns matching empty text are rejected (every message would be a m
   assert.match(rejected("(.*)*"), /empty text/);
 });
 
-/** The fastest of three runs, so a busy machine does not fail the bound. */
+/** The fastest of five runs, so a busy machine does not fail the bound. */
 function fastestMs(p: MentionPattern, text: string): number {
   let best = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const start = performance.now();
     p.test(text);
     best = Math.min(best, performance.now() - start);
@@ -237,7 +237,7 @@ function fastestMs(p: MentionPattern, text: string): number {
   return best;
 }
 
-Deno.test("adversarial patterns against adversarial 4,000-character messages stay under 50 ms", () => {
+Deno.test("adversarial patterns against adversarial 4,000-character messages: bounded work, fast", () => {
   const a = "a".repeat(MAX_EXAMINED_CHARS);
   const patterns = [
     // Each of these takes JavaScript's backtracking engine seconds or worse.
@@ -266,26 +266,34 @@ Deno.test("adversarial patterns against adversarial 4,000-character messages sta
   ];
   for (const source of patterns) {
     const p = accepted(source);
+    const raw = compileLinear(source);
     for (const text of inputs) {
+      // The guarantee, independent of the machine's speed: every position
+      // visits each NFA state at most twice.
+      const examined = text.slice(0, MAX_EXAMINED_CHARS);
+      raw.test(examined);
+      const bound = 2 * raw.size * (examined.length + 1);
+      assert.ok(raw.lastWork() <= bound, `${source}: ${raw.lastWork()} steps > ${bound}`);
+      // And on the clock (generous: a loaded CI machine; backtracking takes seconds).
       const ms = fastestMs(p, text);
-      assert.ok(ms < 50, `${source} on ${text.length} chars took ${ms.toFixed(1)} ms`);
+      assert.ok(ms < 100, `${source} on ${text.length} chars took ${ms.toFixed(1)} ms`);
     }
   }
 });
 
-Deno.test("the patterns of one access.json together stay under 50 ms per message", () => {
+Deno.test("the patterns of one access.json together stay fast on one message", () => {
   const many = Array.from({ length: 40 }, (_, i) => `(.?){${20 + i}}#${i}`);
   const out = compileMentionPatterns(many);
   assert.ok(out.rejected.length > 0, "the shared budget let everything through");
   assert.match(out.rejected[0].reason, /together/);
   const text = "a".repeat(MAX_EXAMINED_CHARS);
   let best = Infinity;
-  for (let i = 0; i < 3; i++) {
+  for (let i = 0; i < 5; i++) {
     const start = performance.now();
     for (const p of out.patterns) p.test(text);
     best = Math.min(best, performance.now() - start);
   }
-  assert.ok(best < 100, `all patterns took ${best.toFixed(1)} ms`);
+  assert.ok(best < 200, `all patterns took ${best.toFixed(1)} ms`);
 });
 
 Deno.test("only the first 4,000 characters of a message are examined", () => {

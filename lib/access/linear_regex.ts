@@ -38,6 +38,11 @@ export interface LinearRegex {
   test(text: string): boolean;
   /** True when the pattern can match without consuming a character (e.g. `x*`, `^`). */
   readonly matchesEmpty: boolean;
+  /**
+   * The work the last {@link LinearRegex.test} did, in NFA state visits; at
+   * most `2 × size × (text length + 1)`, the bound this module guarantees.
+   */
+  lastWork(): number;
 }
 
 /** Why a pattern is outside the supported subset (or too large). */
@@ -63,11 +68,13 @@ export function compileLinear(source: string): LinearRegex {
   const tree = new Parser(source).parse();
   const program = new Compiler().compile(tree);
   const matchesEmpty = nullable(tree);
+  const m = machine(program);
   return {
     source,
     size: program.op.length,
     matchesEmpty,
-    test: machine(program),
+    test: m.test,
+    lastWork: () => m.work,
   };
 }
 
@@ -269,16 +276,15 @@ function readsText(n: Node): boolean {
 
 const CHAR = 0;
 const SPLIT = 1;
-const JMP = 2;
-const ASSERT = 3;
-const MATCH = 4;
+const ASSERT = 2;
+const MATCH = 3;
 
 const ASSERT_CODES: Record<AssertKind, number> = { start: 0, end: 1, word: 2, nonword: 3 };
 
 /** A compiled NFA: parallel arrays indexed by instruction. */
 interface Program {
   op: number[];
-  /** CHAR: atom index; ASSERT: kind; SPLIT/JMP: first target. */
+  /** CHAR: atom index; ASSERT: kind; SPLIT: first target. */
   a: number[];
   /** CHAR/ASSERT: next instruction; SPLIT: second target. */
   b: number[];
@@ -400,7 +406,7 @@ function isWordCode(code: number): boolean {
  * search). Each state is visited at most once per position, so the work per
  * character is bounded by the program size.
  */
-function machine(p: Program): (text: string) => boolean {
+function machine(p: Program): { test(text: string): boolean; work: number } {
   const size = p.op.length;
   const op = Int32Array.from(p.op);
   const ta = Int32Array.from(p.a);
@@ -411,10 +417,21 @@ function machine(p: Program): (text: string) => boolean {
   const stack = new Int32Array(size);
   const listA = new Int32Array(size);
   const listB = new Int32Array(size);
-  return (text: string) => {
-    mark.fill(-1);
-    return run(text);
+  const hit = new Uint8Array(atoms.length);
+  const self = {
+    work: 0,
+    test(text: string): boolean {
+      mark.fill(-1);
+      work = 0;
+      try {
+        return run(text);
+      } finally {
+        self.work = work;
+      }
+    },
   };
+  let work = 0;
+  return self;
 
   function run(text: string): boolean {
     let current = listA;
@@ -433,6 +450,7 @@ function machine(p: Program): (text: string) => boolean {
       stack[sp++] = pc;
       while (sp > 0) {
         const s = stack[--sp];
+        work++;
         const o = op[s];
         if (o === CHAR || o === MATCH) {
           list[len++] = s;
@@ -443,8 +461,6 @@ function machine(p: Program): (text: string) => boolean {
         if (o === SPLIT) {
           t1 = tb[s];
           t2 = ta[s];
-        } else if (o === JMP) {
-          t1 = ta[s];
         } else if (assertionHolds(ta[s], text, pos)) {
           t1 = tb[s];
         }
@@ -462,14 +478,19 @@ function machine(p: Program): (text: string) => boolean {
 
     for (let pos = 0; pos <= n; pos++) {
       count = add(current, count, p.start, pos);
-      const code = pos < n ? text.charCodeAt(pos) : -1;
       let nextCount = 0;
+      if (pos < n) {
+        // Each distinct single-character test once per position.
+        const code = text.charCodeAt(pos);
+        for (let k = 0; k < atoms.length; k++) hit[k] = atoms[k].matches(code) ? 1 : 0;
+      } else {
+        hit.fill(0);
+      }
+      work += count;
       for (let k = 0; k < count; k++) {
         const s = current[k];
         if (op[s] === MATCH) return true;
-        if (code >= 0 && atoms[ta[s]].matches(code)) {
-          nextCount = add(next, nextCount, tb[s], pos + 1);
-        }
+        if (hit[ta[s]] === 1) nextCount = add(next, nextCount, tb[s], pos + 1);
       }
       const swap = current;
       current = next;
