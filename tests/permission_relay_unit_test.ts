@@ -541,3 +541,17 @@ Deno.test("a copy whose closing edit failed is edited again when clicked and on 
     assert.equal(discord.editsOf(bobs.id).length, 3);
     assert.match(discord.editsOf(bobs.id)[2].content ?? "", /Allowed by alice/);
   }));
+
+Deno.test("a second click on the deciding copy (its answer was refused) edits that copy", () =>
+  withRelay(async ({ relay, discord }) => {
+    await relay.request(REQ);
+    const mine = discord.copy("dm-alice");
+    assertUpdate(await relay.click(click("alice", mine.id, "deny")), /Denied/);
+    await sleep(0);
+    assert.equal(discord.editsOf(mine.id).length, 0, "answered through the interaction");
+    // Still clickable, so that answer never landed: the copy is edited now.
+    assertEphemeral(await relay.click(click("alice", mine.id, "allow")), /already answered/);
+    await sleep(0);
+    assert.equal(discord.editsOf(mine.id).length, 1);
+    assert.match(discord.editsOf(mine.id)[0].content ?? "", /Denied by alice/);
+  }));

@@ -46,6 +46,8 @@ interface Prompt {
   status: Status;
   expiresAt: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** The copy whose click decided it, updated through that interaction. */
+  answeredCopy?: string;
 }
 
 /** What the relay needs from the rest of the bridge. */
@@ -234,10 +236,13 @@ export class PermissionRelay {
     }
     const prompt = this.#prompts.get(parsed.requestId);
     if (prompt && prompt.status.kind !== "open") {
-      // Clicked after its edit failed, so this copy still shows buttons:
-      // try again.
+      // Clicked, so this copy still shows buttons: its closing edit failed,
+      // or it is the deciding copy and Discord refused that click's answer
+      // (and the REST fallback failed too). Try again.
       const copy = prompt.copies.find((c) => c.messageId === click.messageId);
-      if (copy?.stale) void this.#syncCopy(prompt, copy);
+      if (copy && (copy.stale || copy.messageId === prompt.answeredCopy)) {
+        void this.#syncCopy(prompt, copy);
+      }
     }
     if (!prompt || prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
     if (prompt.status.kind === "decided") {
@@ -373,6 +378,7 @@ export class PermissionRelay {
     for (const copy of prompt.copies) {
       if (copy.messageId !== answeredCopy) void this.#syncCopy(prompt, copy);
     }
+    prompt.answeredCopy = answeredCopy;
     return renderOutcome(prompt.req, { behavior, decidedBy: by, via });
   }
 
