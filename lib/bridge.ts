@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
@@ -18,17 +19,20 @@ import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/s
 import { DenoStdioTransport } from "./mcp/stdio_transport.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
+import { PromptLedger } from "./permission/ledger.ts";
 import { PermissionRelay } from "./permission/relay.ts";
+import { withholdQuote } from "./tools/author_gate.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
+import { NativeEvents, reportToolFailures } from "./native/events.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */
 const CONNECT_WAIT_MS = 5_000;
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /**
@@ -99,11 +103,25 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (s.state === "stopped") throw new ToolError("the bridge is shutting down");
       throw new ToolError("Discord is still connecting; try again in a few seconds");
     },
-    onSent: (chatId) => typing.stop(chatId),
+    onSent: (chatId) => {
+      typing.stop(chatId);
+      native.replied(chatId);
+    },
   };
 
+  // Discord-native events (issue 14): reactions, edits, status reactions.
+  const native: NativeEvents = new NativeEvents({
+    access: () => {
+      const v = opts.access.read();
+      return v.ok ? v : undefined;
+    },
+    sendEvent: (ev) => mcp.sendEvent(ev),
+    discord: () => connected(),
+    log,
+  });
+
   const mcp = createMcpServer({
-    tools: TOOLS,
+    tools: reportToolFailures(TOOLS, (chatId) => native.toolFailed(chatId)),
     context,
     log,
     onPermissionRequest: (req: PermissionRequest) => void relay.request(req),
@@ -120,6 +138,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return view.ok ? view.access : undefined;
     },
     sendVerdict: (id, behavior) => mcp.sendVerdict(id, behavior),
+    ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
     lastGuildChat: () => {
       const view = opts.access.read();
       // Only while that channel is still opted in.
@@ -233,9 +252,11 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    mcp.sendEvent(toChannelEvent(msg, { missed })).catch((err) => {
+    const event = toChannelEvent(withholdQuote(view.access, msg), { missed });
+    mcp.sendEvent(event).catch((err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
+    native.delivered(msg, event);
     typing.start(msg.channelId);
     const ack = view.access.ackReaction;
     if (ack && discord) {
@@ -253,11 +274,20 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
         onFreshSession: catchUp,
+        onEdit: (msg) =>
+          void native.edited(msg).catch((err) =>
+            log(`could not deliver an edit: ${describeError(err)}`)
+          ),
+        onReaction: (r, excerpt) =>
+          void native.reacted(r, excerpt).catch((err) =>
+            log(`could not deliver a reaction: ${describeError(err)}`)
+          ),
         onButton: (click: ButtonClick): Promise<InteractionAnswer> => relay.click(click),
         onState(next) {
           const before = discordState.state;
           discordState = next;
           if (next.state === "ready") pairing.start();
+          if (next.state === "ready") void relay.recover();
           if (next.state === "ready" && before !== "ready") {
             log(`connected to Discord as ${next.botName} (${next.botId})`);
           } else if (next.state === "failed") {
@@ -289,5 +319,5 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 }
 
 function missingTokenReason(config: Config): string {
-  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure <token>\` (stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
+  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure\` in a terminal (it prompts for the token and stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
 }
