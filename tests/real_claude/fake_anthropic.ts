@@ -64,6 +64,8 @@ export interface FakeAnthropic {
   readonly url: string;
   /** Every `POST /v1/messages` body, in arrival order. */
   readonly requests: MessagesRequest[];
+  /** Every `POST /v1/messages/count_tokens` body, in arrival order. */
+  readonly countRequests: unknown[];
   /** Main-loop requests only (those that carry tools). */
   mainRequests(): MessagesRequest[];
   /** Replaces the script. */
@@ -188,13 +190,14 @@ export function startFakeAnthropic(script: Script = () => undefined): FakeAnthro
   let current = script;
   const requests: MessagesRequest[] = [];
   const paths: string[] = [];
+  const countRequests: unknown[] = [];
   const server = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
     async (req) => {
       const path = new URL(req.url).pathname;
       paths.push(`${req.method} ${path}`);
       if (req.method === "POST" && path === "/v1/messages/count_tokens") {
-        await req.body?.cancel();
+        countRequests.push(await req.json().catch(() => null));
         return Response.json({ input_tokens: 100 });
       }
       if (req.method !== "POST" || path !== "/v1/messages") {
@@ -224,6 +227,7 @@ export function startFakeAnthropic(script: Script = () => undefined): FakeAnthro
   return {
     url: `http://127.0.0.1:${server.addr.port}`,
     requests,
+    countRequests,
     paths,
     mainRequests: () => requests.filter((r) => r.tools?.length),
     setScript(s) {
