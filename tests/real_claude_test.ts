@@ -260,19 +260,24 @@ Deno.test("the real Claude Code 2.1.332 drives our channel end to end", E2E, asy
       assertEquals(exists, false);
     });
 
-    await t.step("a prompt typed in the terminal brings our instructions whole", async () => {
-      await s.term.type("hello from the terminal");
-      await s.term.keys("Enter");
-      const req = await until(
-        () =>
-          requestWhere(s, (r) => {
-            const last = r.messages.filter((m) => m.role === "user").at(-1);
-            return JSON.stringify(last?.content ?? "").includes("hello from the terminal");
-          }),
-        "the model request carrying the typed prompt",
-      );
-      assert(everythingSent(req).includes(INSTRUCTIONS), "the instructions, uncut");
-    });
+    // 2.1.332 puts them in a `role: "system"` message of `messages` (after a
+    // typed prompt, or after a first tool result), not in the top-level `system`.
+    await t.step(
+      "after a prompt typed in the terminal the model has our instructions whole",
+      async () => {
+        await s.term.type("hello from the terminal");
+        await s.term.keys("Enter");
+        const req = await until(
+          () =>
+            requestWhere(s, (r) => {
+              const last = r.messages.filter((m) => m.role === "user").at(-1);
+              return JSON.stringify(last?.content ?? "").includes("hello from the terminal");
+            }),
+          "the model request carrying the typed prompt",
+        );
+        assert(everythingSent(req).includes(INSTRUCTIONS), "the instructions, uncut");
+      },
+    );
 
     await t.step("Claude Code killed with SIGKILL leaves no process of ours", () => killClaude(s));
   } finally {
