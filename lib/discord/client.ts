@@ -45,6 +45,11 @@ export interface DiscordHandlers {
    * while there was no session were never delivered, so the core catches up.
    */
   onFreshSession?(): void;
+  /**
+   * A READY arrived: a new session begins. Its live messages may come before
+   * {@link onFreshSession} (discord.js waits for every guild first).
+   */
+  onSessionStart?(): void;
 }
 
 /** Options for {@link connectDiscord}. */
@@ -313,6 +318,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     });
     c.on("raw", (packet: { t?: string | null; d?: unknown }) => {
       lastAliveAt = Date.now();
+      if (packet.t === "READY" && current()) handlers.onSessionStart?.();
       if (packet.t === "MESSAGE_CREATE" && current()) onGatewayMessage(packet.d as GatewayMessage);
     });
     c.on("shardError", (err) => {
