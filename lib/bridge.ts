@@ -199,7 +199,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         },
         fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
         wouldDeliver: gate,
-        deliver: (m) => onMessage(m, true),
+        // A live copy waiting in the hold goes out as live, on release.
+        deliver: (m) => hold.holds(m.channelId, m.id) || onMessage(m, true),
         hold: (chatId) => hold.hold(chatId),
         planned: () => hold.planned(),
         release: (chatId) => hold.release(chatId),

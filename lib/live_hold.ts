@@ -79,6 +79,11 @@ export class LiveHold<M extends HeldMessage> {
     return true;
   }
 
+  /** Whether this message is waiting (catch-up then leaves it to the live path). */
+  holds(chatId: string, id: string): boolean {
+    return (this.#chats.get(chatId) ?? this.#all ?? []).some((m) => m.id === id);
+  }
+
   /** The chat's catch-up is over: its waiting live messages go, oldest first. */
   release(chatId: string): void {
     const queue = this.#chats.get(chatId);
