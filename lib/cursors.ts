@@ -237,7 +237,8 @@ export class CursorStore {
     if (this.#journal) {
       // Replay what the last run delivered after its last compaction.
       const pending = new Map<string, string>();
-      for (const r of parseJournal(this.#journal.read())) {
+      const records = parseJournal(this.#journal.read());
+      for (const r of records) {
         if (r.kind === "begin") pending.set(r.messageId, r.chatId);
         else {
           pending.delete(r.messageId);
@@ -246,8 +247,10 @@ export class CursorStore {
         }
       }
       for (const [id, chat] of pending) this.#uncertain.set(id, chat);
-      this.#dirty = true;
-      this.flush();
+      if (records.length > 0) {
+        this.#dirty = true;
+        this.flush();
+      }
     }
   }
 
