@@ -9,7 +9,9 @@
  * - a message reaches Claude twice only when a bridge died between writing it
  *   and journaling it, and the second copy carries `possible_duplicate`;
  * - per chat, first deliveries come oldest first;
- * - every CLI edit survives, and the bridge never reads a torn `access.json`.
+ * - every CLI edit survives (strangers' DMs make the bridge write pairing codes
+ *   meanwhile, and a bridge may be killed holding the access.json lock), and
+ *   the bridge never reads a torn `access.json`.
  *
  * Catch-up brings back at most 20 messages per chat (a documented bound);
  * the sender therefore lets no chat run more than 12 messages ahead of what
@@ -55,11 +57,14 @@ Deno.test(
     const random = prng(seed);
     const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
     const alice = emu.addUser({ username: "alice" });
+    // Strangers whose DMs make the bridge write pairing codes into access.json
+    // (under its lock) while the CLI writes too, and while it may be killed.
+    const strangers = [1, 2, 3, 4, 5, 6].map((i) => emu.addUser({ username: `stranger${i}` }).id);
     const guild = emu.addGuild({ name: "crash" });
     const channels = [1, 2, 3].map((i) => emu.addTextChannel(guild.id, { name: `c${i}` }).id);
     const chats = [emu.dmChannel(alice.id).id, ...channels];
     const stateDir = await makeStateDir({
-      dmPolicy: "allowlist",
+      dmPolicy: "pairing",
       allowFrom: [alice.id],
       groups: Object.fromEntries(
         channels.map((c) => [c, { requireMention: false, allowFrom: [] }]),
@@ -122,6 +127,14 @@ Deno.test(
           const id = emu.sendMessage({ channelId: chat, authorId: alice.id, content: `m${i}` }).id;
           sent.push({ id, chat });
           if (i % 4 === 3) await sleep(random() * 12);
+          if (i % 150 === 0) {
+            const who = strangers[(i / 150) % strangers.length];
+            emu.sendMessage({
+              channelId: emu.dmChannel(who).id,
+              authorId: who,
+              content: "let me in",
+            });
+          }
         }
       })();
 
@@ -184,6 +197,8 @@ Deno.test(
       // Every CLI edit survived.
       const access = JSON.parse(await Deno.readTextFile(`${stateDir}/access.json`));
       assert(allowed.length > 0);
+      // The bridge wrote pairing codes meanwhile (and its writes survived too).
+      assert(Object.keys(access.pending ?? {}).length > 0, JSON.stringify(access.pending));
       for (const id of allowed) assert(access.allowFrom.includes(id), `edit allow ${id} lost`);
       const dups = received.length - TOTAL;
       console.error(
