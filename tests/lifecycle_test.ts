@@ -261,3 +261,29 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "under the shipped launch, a normal end (stdin EOF) leaves no watcher behind",
+  e2e,
+  async () => {
+    const stateDir = await makeStateDir({});
+    // No token: the bridge serves MCP only; the lifecycle is the same.
+    const bridge = await startBridge({ env: { DISCORD_STATE_DIR: stateDir } });
+    try {
+      const task = bridge.pid; // the process Claude Code spawned: `deno task`
+      const bridgePid = await bridgePidUnder(task);
+      await waitUntil(() => processesWithArgs("discord-orphan-watch", String(task)).length, 3000);
+      await bridge.close();
+      await waitUntil(
+        () =>
+          !alive(task) && !alive(bridgePid) &&
+          processesWithArgs("discord-orphan-watch", String(task)).length === 0,
+        2000,
+        "task, bridge and watcher gone",
+      );
+    } finally {
+      await bridge.close();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+);
