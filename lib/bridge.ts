@@ -258,7 +258,6 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       // Read now, not at process start: a session that waited for the lock
       // sees what the one before it delivered.
       cursors ??= new CursorStore(config.DISCORD_STATE_DIR, { log });
-      hold.holdAll();
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
         onSessionStart: () => hold.holdAll(),

@@ -45,7 +45,7 @@ export class LiveHold<M extends HeldMessage> {
     this.#all ??= [];
     if (this.#allTimer !== undefined) clearTimeout(this.#allTimer);
     this.#allTimer = setTimeout(() => {
-      this.#log("catch-up did not start in time; live messages flow again");
+      if (this.#all?.length) this.#log("catch-up did not start in time; live messages flow again");
       this.planned();
     }, this.#maxAllMs);
     Deno.unrefTimer(this.#allTimer as unknown as number);

@@ -139,3 +139,19 @@ Deno.test("LiveHold: from READY everything waits; after planning only the caught
   assertEquals(out, ["2", "3", "5"], "oldest first once its catch-up is over");
   hold.releaseAll();
 });
+
+Deno.test("LiveHold: a READY never followed by catch-up holds nothing forever", async () => {
+  const out: string[] = [];
+  const logs: string[] = [];
+  const hold = new LiveHold<{ id: string; channelId: string }>({
+    deliver: (m) => out.push(m.id),
+    log: (l) => logs.push(l),
+    maxAllMs: 50,
+  });
+  hold.holdAll();
+  assert(hold.offer({ id: "1", channelId: "a" }));
+  await new Promise((r) => setTimeout(r, 120));
+  assertEquals(out, ["1"]);
+  assertEquals(logs.length, 1);
+  assert(!hold.offer({ id: "2", channelId: "a" }));
+});
