@@ -71,21 +71,22 @@ Deno.test(
 );
 
 Deno.test(
-  "a task that ignores SIGTERM is SIGKILLed, still within 2 s",
+  "a task (and its child, the bridge) that ignore SIGTERM are SIGKILLed, still within 2 s",
   { sanitizeOps: false, sanitizeResources: false },
   async () => {
-    const { claude, task } = await claudeWithTask(
-      `sh -c 'trap "" TERM; while :; do sleep 0.1; done' & wait`,
-    );
+    // An ignored signal stays ignored across exec: the `sleep` child ignores it too.
+    const { claude, task } = await claudeWithTask(`sh -c 'trap "" TERM; sleep 30; :' & wait`);
+    const child = await waitUntil(() => children(task)[0], 3000, "the task's child");
     try {
       await startOrphanWatch(task);
       claude.kill("SIGKILL");
       await waitUntil(
-        () => !alive(task) && watchers(task).length === 0,
+        () => !alive(task) && !alive(child) && watchers(task).length === 0,
         2000,
-        "task and watcher gone",
+        "task, its child and the watcher gone",
       );
     } finally {
+      killIfAlive(child);
       killIfAlive(task);
       await claude.status;
     }

@@ -59,7 +59,13 @@ stop() {
     running || exit 0
   done
   if [ -r "/proc/$T/task/$T/children" ]; then
-    read -r kids < "/proc/$T/task/$T/children"
+    kids=
+    set +f
+    for f in /proc/"$T"/task/*/children; do
+      read -r k < "$f"
+      kids="$kids $k"
+    done
+    set -f
     kill -KILL $kids "$T" 2>/dev/null
   else
     pkill -KILL -P "$T" 2>/dev/null
