@@ -7,6 +7,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import {
   claudeArgvFromEnv,
+  encodeClaudeArgv,
+  MAX_ARG_CHARS,
   parseWatchOutput,
   startOrphanWatch,
 } from "../lib/lifecycle/orphan_watch.ts";
@@ -43,6 +45,16 @@ Deno.test("the watcher's report parses into a pid and an exact argv", () => {
   for (const unknown of [undefined, "", "not json", "[1,2]", '{"a":1}']) {
     assertEquals(claudeArgvFromEnv(unknown), undefined, String(unknown));
   }
+});
+
+Deno.test("a long prompt on Claude Code's command line is cut, so the bridge can still start", () => {
+  const prompt = "x".repeat(200_000);
+  const value = encodeClaudeArgv(["claude", prompt, "--channels", "plugin:discord"])!;
+  const argv = claudeArgvFromEnv(value)!;
+  assertEquals(argv[0], "claude");
+  assertEquals(argv[1].length, MAX_ARG_CHARS + 1);
+  assertEquals(argv.slice(2), ["--channels", "plugin:discord"]);
+  assertEquals(encodeClaudeArgv(Array(100).fill("y".repeat(1000))), undefined, "unknown");
 });
 
 Deno.test(

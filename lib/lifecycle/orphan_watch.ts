@@ -24,8 +24,9 @@
  *   its pid was reused (its start time changed), never signalling a stranger.
  *
  * It also prints Claude Code's argv as a JSON array, which the task passes to
- * the bridge as `DISCORD_CLAUDE_ARGV` (empty when it cannot be known), e.g.
- * to tell whether the session was started with a channel flag.
+ * the bridge as `DISCORD_CLAUDE_ARGV` (empty when it cannot be known; very
+ * long arguments cut, see {@link encodeClaudeArgv}), e.g. to tell whether the
+ * session was started with a channel flag.
  *
  * Without `/proc` (macOS) the loop degrades to `kill -0` on Claude Code's pid,
  * learnt once with `ps` (a reused pid could keep it waiting), and the argv is
@@ -123,6 +124,24 @@ export function parseWatchOutput(out: string): LauncherInfo {
   return info;
 }
 
+/** Arguments longer than this are cut in `DISCORD_CLAUDE_ARGV` (flags are short; prompts may not be). */
+export const MAX_ARG_CHARS = 1024;
+/** Above this the argv is reported as unknown: an environment string must stay far below 128 KiB. */
+export const MAX_ARGV_JSON = 32 * 1024;
+
+/**
+ * `DISCORD_CLAUDE_ARGV`'s value for an argv: a JSON array, each argument cut
+ * to {@link MAX_ARG_CHARS} (a long prompt given on the command line must not
+ * make the bridge's environment too big to start), or undefined when even
+ * that is too long.
+ */
+export function encodeClaudeArgv(argv: readonly string[]): string | undefined {
+  const json = JSON.stringify(
+    argv.map((a) => (a.length > MAX_ARG_CHARS ? `${a.slice(0, MAX_ARG_CHARS)}…` : a)),
+  );
+  return json.length <= MAX_ARGV_JSON ? json : undefined;
+}
+
 /**
  * Reads `DISCORD_CLAUDE_ARGV` as the bridge receives it: a JSON array of
  * strings, or undefined when it is unset, empty or malformed (unknown).
@@ -169,5 +188,6 @@ export async function startOrphanWatch(taskPid: number): Promise<LauncherInfo> {
 if (import.meta.main) {
   // Our parent is the `deno task` process (its task shell runs us in `$(…)`).
   const info = await startOrphanWatch(Deno.ppid);
-  if (info.claudeArgv) console.log(JSON.stringify(info.claudeArgv));
+  const value = info.claudeArgv && encodeClaudeArgv(info.claudeArgv);
+  if (value) console.log(value);
 }
