@@ -211,6 +211,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   const onMessage = (msg: InboundMessage, missed = false) => {
+    // Cursors are closed: not delivered now, so the next session catches it up.
+    if (stopping) return;
     if (!missed && hold.offer(msg)) return;
     if (!recent.firstTime(msg.id)) return;
     const view = opts.access.read();
