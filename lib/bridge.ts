@@ -23,6 +23,7 @@ import { PermissionRelay } from "./permission/relay.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
+import { NativeEvents, reportToolFailures } from "./native/events.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */
 const CONNECT_WAIT_MS = 5_000;
@@ -100,11 +101,25 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (s.state === "stopped") throw new ToolError("the bridge is shutting down");
       throw new ToolError("Discord is still connecting; try again in a few seconds");
     },
-    onSent: (chatId) => typing.stop(chatId),
+    onSent: (chatId) => {
+      typing.stop(chatId);
+      native.replied(chatId);
+    },
   };
 
+  // Discord-native events (issue 14): reactions, edits, status reactions.
+  const native: NativeEvents = new NativeEvents({
+    access: () => {
+      const v = opts.access.read();
+      return v.ok ? v : undefined;
+    },
+    sendEvent: (ev) => mcp.sendEvent(ev),
+    discord: () => connected(),
+    log,
+  });
+
   const mcp = createMcpServer({
-    tools: TOOLS,
+    tools: reportToolFailures(TOOLS, (chatId) => native.toolFailed(chatId)),
     context,
     log,
     onPermissionRequest: (req: PermissionRequest) => void relay.request(req),
@@ -243,6 +258,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     mcp.sendEvent(event).then(() => delivery?.done(), (err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
+    native.delivered(msg, event);
     typing.start(msg.channelId);
     const ack = view.access.ackReaction;
     if (ack && discord) {
@@ -264,6 +280,14 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
         onMessage,
         onSessionStart: () => hold.holdAll(),
         onFreshSession: catchUp,
+        onEdit: (msg) =>
+          void native.edited(msg).catch((err) =>
+            log(`could not deliver an edit: ${describeError(err)}`)
+          ),
+        onReaction: (r, excerpt) =>
+          void native.reacted(r, excerpt).catch((err) =>
+            log(`could not deliver a reaction: ${describeError(err)}`)
+          ),
         onButton: (click: ButtonClick): Promise<InteractionAnswer> => relay.click(click),
         onState(next) {
           const before = discordState.state;
