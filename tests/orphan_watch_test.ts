@@ -123,3 +123,41 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "without /proc (the macOS path) the watcher still ends the task when Claude Code dies, and reports no argv",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { claude, task } = await claudeWithTask("sleep 30 & wait");
+    try {
+      const info = await startOrphanWatch(task, { procRoot: "/nonexistent-proc" });
+      assertEquals(info, { claudePid: claude.pid });
+      claude.kill("SIGKILL");
+      await waitUntil(
+        () => !alive(task) && watchers(task).length === 0,
+        2000,
+        "task and watcher gone",
+      );
+    } finally {
+      killIfAlive(task);
+      await claude.status;
+    }
+  },
+);
+
+Deno.test(
+  "without /proc, a normal end of the task makes the watcher exit",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { claude, task } = await claudeWithTask("sleep 0.5 & wait; sleep 30");
+    try {
+      await startOrphanWatch(task, { procRoot: "/nonexistent-proc" });
+      await waitUntil(() => !alive(task), 3000, "the task to end");
+      await waitUntil(() => watchers(task).length === 0, 1500, "the watcher to exit");
+      assert(alive(claude.pid));
+    } finally {
+      claude.kill("SIGKILL");
+      await claude.status;
+    }
+  },
+);

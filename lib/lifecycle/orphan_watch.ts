@@ -36,17 +36,20 @@
  */
 
 /**
- * The watcher, as one POSIX `sh` script. `$1` is the pid of `deno task`.
+ * The watcher, as one POSIX `sh` script. `$1` is the pid of `deno task`
+ * (`$2`, where procfs is mounted, is for tests).
  * Before it detaches from its stdout it prints the launcher's pid on one
  * line and then the launcher's `/proc/<pid>/cmdline` (NUL-separated argv).
  */
 export const WATCH_SCRIPT = `
 set -f
 T=$1
+# Where procfs is mounted; tests pass a missing directory to run the macOS path.
+R=\${2:-/proc}
 # Signals the task (deno task forwards SIGTERM to the bridge); then, if need
 # be, SIGKILLs it and its children.
 running() {
-  if read -r s < "/proc/$T/stat" 2>/dev/null; then
+  if read -r s < "$R/$T/stat" 2>/dev/null; then
     set -- \${s##*') '}
     [ "$1" != Z ]
   else
@@ -59,10 +62,10 @@ stop() {
     sleep 0.2
     running || exit 0
   done
-  if [ -r "/proc/$T/task/$T/children" ]; then
+  if [ -r "$R/$T/task/$T/children" ]; then
     kids=
     set +f
-    for f in /proc/"$T"/task/*/children; do
+    for f in "$R/$T"/task/*/children; do
       read -r k < "$f"
       kids="$kids $k"
     done
@@ -74,16 +77,16 @@ stop() {
   fi
   exit 0
 }
-if read -r s < "/proc/$T/stat" 2>/dev/null; then
+if read -r s < "$R/$T/stat" 2>/dev/null; then
   set -- \${s##*') '}
   P=$2
   START=\${20}
   printf '%s\\n' "$P"
-  cat "/proc/$P/cmdline" 2>/dev/null
+  cat "$R/$P/cmdline" 2>/dev/null
   exec >/dev/null 2>&1 </dev/null
   [ "$P" -gt 1 ] || exit 0
   while sleep 0.5; do
-    read -r s < "/proc/$T/stat" 2>/dev/null || exit 0
+    read -r s < "$R/$T/stat" 2>/dev/null || exit 0
     set -- \${s##*') '}
     [ "\${20}" = "$START" ] || exit 0
     [ "$2" = "$P" ] || stop
@@ -164,11 +167,16 @@ export function claudeArgvFromEnv(value: string | undefined): string[] | undefin
  * returns what it reported. Never throws: without a watcher the bridge still
  * ends on stdin EOF and on signals, as before.
  */
-export async function startOrphanWatch(taskPid: number): Promise<LauncherInfo> {
+export async function startOrphanWatch(
+  taskPid: number,
+  opts: { procRoot?: string } = {},
+): Promise<LauncherInfo> {
   if (Deno.build.os === "windows" || taskPid <= 1) return {};
   try {
+    const args = ["-c", WATCH_SCRIPT, "discord-orphan-watch", String(taskPid)];
+    if (opts.procRoot) args.push(opts.procRoot);
     const child = new Deno.Command("sh", {
-      args: ["-c", WATCH_SCRIPT, "discord-orphan-watch", String(taskPid)],
+      args,
       // No token or other secret in the watcher's environment.
       clearEnv: true,
       env: { PATH: "/usr/bin:/bin:/usr/sbin:/sbin" },
