@@ -46,6 +46,10 @@ set -f
 T=$1
 # Where procfs is mounted; tests pass a missing directory to run the macOS path.
 R=\${2:-/proc}
+# Poll interval, and the grace between SIGTERM and SIGKILL (N waits of G s);
+# a sleep without fractions (some minimal systems) gets whole seconds.
+I=0.5 G=0.2 N=6
+sleep 0.01 2>/dev/null || { I=1 G=1 N=1; }
 # Signals the task (deno task forwards SIGTERM to the bridge); then, if need
 # be, SIGKILLs it and its children.
 running() {
@@ -58,9 +62,10 @@ running() {
 }
 stop() {
   kill -TERM "$T" 2>/dev/null
-  for _ in 1 2 3 4 5 6; do
-    sleep 0.2
+  while [ "$N" -gt 0 ]; do
+    sleep "$G"
     running || exit 0
+    N=$((N - 1))
   done
   if [ -r "$R/$T/task/$T/children" ]; then
     kids=
@@ -85,7 +90,7 @@ if read -r s < "$R/$T/stat" 2>/dev/null; then
   cat "$R/$P/cmdline" 2>/dev/null
   exec >/dev/null 2>&1 </dev/null
   [ "$P" -gt 1 ] || exit 0
-  while sleep 0.5; do
+  while sleep "$I"; do
     read -r s < "$R/$T/stat" 2>/dev/null || exit 0
     set -- \${s##*') '}
     [ "\${20}" = "$START" ] || exit 0
@@ -96,7 +101,7 @@ else
   printf '%s\\n' "$P"
   exec >/dev/null 2>&1 </dev/null
   [ -n "$P" ] && [ "$P" -gt 1 ] || exit 0
-  while sleep 0.5; do
+  while sleep "$I"; do
     kill -0 "$T" 2>/dev/null || exit 0
     kill -0 "$P" 2>/dev/null || stop
   done
