@@ -5,6 +5,7 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
@@ -19,7 +20,9 @@ import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/s
 import { DenoStdioTransport } from "./mcp/stdio_transport.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
+import { PromptLedger } from "./permission/ledger.ts";
 import { PermissionRelay } from "./permission/relay.ts";
+import { withholdQuote } from "./tools/author_gate.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
@@ -30,7 +33,7 @@ const CONNECT_WAIT_MS = 5_000;
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /**
@@ -136,6 +139,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return view.ok ? view.access : undefined;
     },
     sendVerdict: (id, behavior) => mcp.sendVerdict(id, behavior),
+    ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
     lastGuildChat: () => {
       const view = opts.access.read();
       // Only while that channel is still opted in.
@@ -252,7 +256,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    const event = toChannelEvent(msg, { missed });
+    const event = toChannelEvent(withholdQuote(view.access, msg), { missed });
     // An earlier run died between journaling and writing this one: say so.
     if (delivery?.repeat) event.meta = { ...event.meta, possible_duplicate: "true" };
     mcp.sendEvent(event).then(() => delivery?.done(), (err) => {
@@ -293,6 +297,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
           const before = discordState.state;
           discordState = next;
           if (next.state === "ready") pairing.start();
+          if (next.state === "ready") void relay.recover();
           if (next.state === "ready" && before !== "ready") {
             log(`connected to Discord as ${next.botName} (${next.botId})`);
           } else if (next.state === "failed") {
