@@ -46,6 +46,17 @@ for (const [name, text] of HOSTILE) {
   });
 }
 
+Deno.test("a table of 150,000 rows is shaped, not a stack overflow", () => {
+  // `Math.max(...rows)` threw RangeError past about 120,000 rows.
+  const text = "|a|\n|-|\n" + "|\n".repeat(150_000);
+  const t0 = performance.now();
+  const plan = planOutbound(text, { limit: 2000, mode: "length", replyToMode: "off" });
+  const ms = performance.now() - t0;
+  assert(ms < 4 * BOUND_MS, `${Math.round(ms)} ms`);
+  assertEquals(plan.bodies.length, 8);
+  assert(plan.overflow && plan.overflow.text.length > 100_000);
+});
+
 Deno.test("bounded patterns still rewrite what they did", () => {
   assertEquals(
     shapeForDiscord('<img alt="cat" src="https://x.dev/c.png"> and <IMG SRC=https://x.dev/d.png>')

@@ -110,6 +110,7 @@ const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
 const WIDE_RE =
   /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F000}-\u{1FAFF}\u{20000}-\u{3FFFD}]/u;
 const PICTOGRAPHIC_RE = /\p{Extended_Pictographic}/u;
+const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/;
 const ZERO_WIDTH_RE = /^[\p{M}\p{Cf}\u200B-\u200F\uFE00-\uFE0F]+$/u;
 
 /**
@@ -118,6 +119,8 @@ const ZERO_WIDTH_RE = /^[\p{M}\p{Cf}\u200B-\u200F\uFE00-\uFE0F]+$/u;
  * format characters 0, everything else 1 (one per grapheme).
  */
 export function displayWidth(text: string): number {
+  // Printable ASCII is one column a character: no segmenting needed.
+  if (PRINTABLE_ASCII_RE.test(text)) return text.length;
   let w = 0;
   for (const { segment } of segmenter.segment(text)) {
     if (ZERO_WIDTH_RE.test(segment)) continue;
@@ -165,14 +168,13 @@ export function tableWidth(table: Table): number {
   return widths.reduce((a, b) => a + b, 0) + 3 * Math.max(0, widths.length - 1);
 }
 
+// Loops, not `Math.max(...rows)`: spreading 150,000 rows overflows the stack.
 function columnWidths(table: Table): number[] {
-  return table.header.map((h, i) =>
-    Math.max(
-      1,
-      displayWidth(plainCell(h)),
-      ...table.rows.map((r) => displayWidth(plainCell(r[i] ?? ""))),
-    )
-  );
+  return table.header.map((h, i) => {
+    let width = Math.max(1, displayWidth(plainCell(h)));
+    for (const r of table.rows) width = Math.max(width, displayWidth(plainCell(r[i] ?? "")));
+    return width;
+  });
 }
 
 /** The table as a fenced code block with aligned columns and a dashed rule under the header. */
@@ -184,10 +186,10 @@ export function tableAsCode(table: Table): string {
   const rule = widths.map((w) => "-".repeat(w)).join("-|-");
   const lines = [line(table.header), rule, ...table.rows.map(line)];
   // A fence longer than any backtick run inside keeps the block closed.
-  const longest = Math.max(
-    0,
-    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((r) => r.length))),
-  );
+  let longest = 0;
+  for (const l of lines) {
+    for (const run of l.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  }
   const fence = "`".repeat(Math.max(3, longest + 1));
   return [fence, ...lines, fence].join("\n");
 }
