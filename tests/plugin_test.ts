@@ -1,0 +1,172 @@
+/**
+ * The repository as a Claude Code plugin marketplace, checked with the real
+ * Claude Code CLI (`claude` on PATH; the version CI installs): the manifests
+ * pass `claude plugin validate --strict`, and in an isolated HOME the
+ * marketplace can be added, the plugin installed and its bot token set
+ * without any of it landing in a settings file. The installed copy is then
+ * launched as its manifest says (`${CLAUDE_PLUGIN_ROOT}` filled in) and must
+ * log in to the Discord emulator. The skills call only commands our CLI
+ * accepts.
+ *
+ * These tests fail (never skip) when `claude` cannot be run.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import { startEmulator } from "./emulator/mod.ts";
+import { makeStateDir, startBridge } from "./helpers/bridge.ts";
+import { parseAccessArgs } from "../lib/access/cli_args.ts";
+
+const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
+const E2E = { sanitizeOps: false, sanitizeResources: false };
+
+interface Run {
+  code: number;
+  out: string;
+}
+
+/** Runs `claude …` with a clean environment (only HOME and PATH). */
+async function claude(args: string[], home: string, stdin?: string): Promise<Run> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command("claude", {
+      args,
+      cwd: home,
+      clearEnv: true,
+      env: { HOME: home, PATH: Deno.env.get("PATH") ?? "", TERM: "dumb", NO_COLOR: "1" },
+      stdin: stdin === undefined ? "null" : "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new Error(
+      `the Claude Code CLI could not be started (\`claude\` must be on PATH: npm install -g @anthropic-ai/claude-code): ${err}`,
+    );
+  }
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const res = await child.output();
+  const dec = new TextDecoder();
+  return { code: res.code, out: dec.decode(res.stdout) + dec.decode(res.stderr) };
+}
+
+Deno.test("plugin: claude plugin validate --strict passes on the marketplace and the plugin", async () => {
+  const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
+  try {
+    for (const target of [REPO, `${REPO}/.claude-plugin/plugin.json`]) {
+      const run = await claude(["plugin", "validate", "--strict", target], home);
+      assert(run.code === 0 && /Validation passed/.test(run.out), `${target}:\n${run.out}`);
+      assert(!/Validation passed with warnings/.test(run.out), run.out);
+    }
+  } finally {
+    await Deno.remove(home, { recursive: true });
+  }
+});
+
+Deno.test("plugin: the manifest declares the channel, a sensitive token option and a ${CLAUDE_PLUGIN_ROOT} launch", () => {
+  const manifest = JSON.parse(Deno.readTextFileSync(`${REPO}/.claude-plugin/plugin.json`));
+  const market = JSON.parse(Deno.readTextFileSync(`${REPO}/.claude-plugin/marketplace.json`));
+  assertEquals(market.plugins.map((p: { name: string }) => p.name), [manifest.name]);
+  assertEquals(manifest.channels, [{ server: "discord", displayName: "Discord" }]);
+  const token = manifest.userConfig.bot_token;
+  assert(token.sensitive === true, "the token must go to secure storage");
+  assert(
+    token.required !== true,
+    "optional: a token stored by /discord:configure must keep working",
+  );
+  const server = manifest.mcpServers.discord;
+  assertEquals(server.env, { DISCORD_BOT_TOKEN: "${user_config.bot_token}" });
+  // The same task as the checkout's .mcp.json, pointed at the plugin's copy.
+  const checkout = JSON.parse(Deno.readTextFileSync(`${REPO}/.mcp.json`)).mcpServers.discord;
+  assertEquals(server.command, checkout.command);
+  assertEquals(
+    server.args.filter((a: string) => !a.includes("CLAUDE_PLUGIN_ROOT") && a !== "--config"),
+    checkout.args,
+  );
+  assert(server.args.includes("${CLAUDE_PLUGIN_ROOT}/deno.json"));
+});
+
+Deno.test(
+  "plugin: marketplace add + install in an isolated HOME; the token is kept out of settings; the installed copy logs in",
+  E2E,
+  async () => {
+    const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
+    const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
+    const stateDir = await makeStateDir({ dmPolicy: "allowlist", allowFrom: [], groups: {} });
+    let bridge: Awaited<ReturnType<typeof startBridge>> | undefined;
+    try {
+      const add = await claude(["plugin", "marketplace", "add", REPO], home);
+      assert(add.code === 0, add.out);
+      const install = await claude(["plugin", "install", "discord@claude-channels"], home);
+      assert(install.code === 0 && /Successfully installed/.test(install.out), install.out);
+
+      const secret = `${emu.token}`;
+      const configure = await claude(
+        ["plugin", "configure", "discord@claude-channels", "--values-stdin"],
+        home,
+        JSON.stringify({ bot_token: secret }),
+      );
+      assert(configure.code === 0, configure.out);
+      // Sensitive: in secure storage (0600 credentials file here), never in a settings file.
+      for (const file of [`${home}/.claude/settings.json`, `${home}/.claude.json`]) {
+        const text = await Deno.readTextFile(file).catch(() => "");
+        assert(!text.includes(secret), `${file} holds the token`);
+      }
+      const settings = JSON.parse(await Deno.readTextFile(`${home}/.claude/settings.json`));
+      assertEquals(settings.enabledPlugins["discord@claude-channels"], true);
+
+      // Launch the installed copy the way Claude Code does for this manifest.
+      const installed = JSON.parse(
+        await Deno.readTextFile(`${home}/.claude/plugins/installed_plugins.json`),
+      );
+      const root: string = installed.plugins["discord@claude-channels"][0].installPath;
+      const manifest = JSON.parse(await Deno.readTextFile(`${root}/.claude-plugin/plugin.json`));
+      const server = manifest.mcpServers.discord;
+      const fill = (s: string) =>
+        s.replaceAll("${CLAUDE_PLUGIN_ROOT}", root).replaceAll("${user_config.bot_token}", secret);
+      assert(await Deno.stat(`${root}/skills/access/SKILL.md`));
+      assert(await Deno.stat(`${root}/skills/configure/SKILL.md`));
+      bridge = await startBridge({
+        command: { command: server.command, args: server.args.map(fill) },
+        env: {
+          DISCORD_BOT_TOKEN: fill(server.env.DISCORD_BOT_TOKEN),
+          DISCORD_API_URL: emu.apiUrl,
+          DISCORD_STATE_DIR: stateDir,
+          CLAUDE_PLUGIN_ROOT: root,
+        },
+      });
+      await bridge.waitForStderr("connected to Discord as", 20_000);
+      assert(emu.gateway.connected, "the installed plugin's bridge is logged in to the emulator");
+    } finally {
+      await bridge?.close();
+      await emu.close();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+);
+
+Deno.test("plugin: every access command the skills document is one our CLI accepts", () => {
+  const skill = Deno.readTextFileSync(`${REPO}/skills/access/SKILL.md`);
+  // The table's right column: `pair <code>`, `policy allowlist`, …
+  const examples = [...skill.matchAll(/\| `([a-z][^`]*)`/g)].map((m) => m[1]);
+  const filled = examples.map((e) =>
+    e.replace("<code>", "abcdef").replace(/<userId>|<channelId>/, "184695080709324800")
+      .replace("<key> <value>", "replyToMode first").replace("<key>", "replyToMode")
+  );
+  assert(filled.length >= 9, `found ${filled.join(" | ")}`);
+  for (const line of filled) {
+    const parsed = parseAccessArgs(line.split(" "));
+    assert(parsed.ok, `${line}: ${JSON.stringify(parsed)}`);
+  }
+  for (const verb of ["pair", "allow", "policy", "group add", "status"]) {
+    assert(filled.some((l) => l.startsWith(verb)), `the access skill covers ${verb}`);
+  }
+  for (const name of ["access", "configure"]) {
+    const text = Deno.readTextFileSync(`${REPO}/skills/${name}/SKILL.md`);
+    assert(/<channel source=/.test(text), `${name} refuses requests from channel messages`);
+    assert(!/access\.json\b[^\n]*(Write|edit it)/i.test(text.split("---")[1]), name);
+    assert(text.includes('--config "${CLAUDE_PLUGIN_ROOT}/deno.json"'), name);
+  }
+});
