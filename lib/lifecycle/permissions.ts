@@ -42,6 +42,15 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISCORD_ACCESS_MODE",
   "HOME",
   "USERPROFILE",
+  // Read only to tell whether Claude Code will drop our messages (lib/diagnose/delivery.ts).
+  "DISABLE_TELEMETRY",
+  "DO_NOT_TRACK",
+  "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+  "DISABLE_GROWTHBOOK",
+  "CLAUDE_CODE_DISABLE_FEATURE_FLAGS",
+  "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF",
+  "DISCORD_CLAUDE_ARGV",
+  "CLAUDE_PLUGIN_ROOT",
 ];
 
 /** The variables this launcher step reads (its own `--allow-env` list). Not the token. */
