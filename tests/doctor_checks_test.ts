@@ -187,3 +187,20 @@ Deno.test("doctor: not registered anywhere fails with the install command", () =
   assertEquals(r.status, "fail");
   assert(r.fix?.includes("claude plugin install discord@claude-channels"));
 });
+
+Deno.test("doctor: a token kept only in the plugin's secure options counts as present; what needs it warns", () => {
+  const f: DoctorFacts = {
+    ...healthy(),
+    tokenSource: undefined,
+    pluginTokens: ["discord@claude-channels"],
+    me: undefined,
+    app: undefined,
+    members: undefined,
+  };
+  assertEquals(byName(f, "token").status, "ok");
+  assert(byName(f, "token").detail.includes("discord@claude-channels"));
+  for (const name of ["token accepted", "Message Content intent", "shared server"]) {
+    assertEquals(byName(f, name).status, "warn", name);
+  }
+  assertEquals(exitCode(runChecks(f)), 0);
+});

@@ -116,6 +116,26 @@ Deno.test(
       const settings = JSON.parse(await Deno.readTextFile(`${home}/.claude/settings.json`));
       assertEquals(settings.enabledPlugins["discord@claude-channels"], true);
 
+      // The doctor sees the token as set in the plugin's options (without reading it).
+      const doctor = await new Deno.Command("deno", {
+        args: ["task", "--quiet", "doctor"],
+        cwd: REPO,
+        clearEnv: true,
+        env: {
+          HOME: home,
+          PATH: Deno.env.get("PATH") ?? "",
+          DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+          INIT_CWD: home,
+        },
+      }).output();
+      const report = new TextDecoder().decode(doctor.stdout);
+      assert(
+        /^ok {3}token: set in the options of plugin discord@claude-channels/m.test(report),
+        report,
+      );
+      assert(/^ok {3}registered: plugin \(discord@claude-channels\)/m.test(report), report);
+      assert(!report.includes(secret), "the doctor never shows the token");
+
       // Launch the installed copy the way Claude Code does for this manifest.
       const installed = JSON.parse(
         await Deno.readTextFile(`${home}/.claude/plugins/installed_plugins.json`),

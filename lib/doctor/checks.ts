@@ -34,6 +34,8 @@ export interface DoctorFacts {
   stateDir: string;
   /** Where the token came from, or undefined when there is none. */
   tokenSource?: "environment" | ".env";
+  /** Plugin ids whose `bot_token` option is set (kept in Claude Code's secure storage, unread). */
+  pluginTokens?: string[];
   /** An invalid configuration (e.g. a malformed DISCORD_API_URL). */
   configError?: string;
   apiUrl: string;
@@ -104,6 +106,15 @@ export function checkToken(f: DoctorFacts): CheckResult {
       fix: "correct the variable named (environment or .env)",
     };
   }
+  if (!f.tokenSource && f.pluginTokens?.length) {
+    return {
+      name,
+      status: "ok",
+      detail: `set in the options of plugin ${
+        f.pluginTokens.join(", ")
+      } (Claude Code's secure storage, which this check does not read)`,
+    };
+  }
   if (!f.tokenSource) {
     return {
       name,
@@ -119,9 +130,22 @@ export function checkToken(f: DoctorFacts): CheckResult {
   };
 }
 
+/** The token lives only in Claude Code's secure storage: Discord cannot be asked with it. */
+function secureOnly(f: DoctorFacts, name: string): CheckResult | undefined {
+  if (f.tokenSource || !f.pluginTokens?.length) return undefined;
+  return {
+    name,
+    status: "warn",
+    detail:
+      "not checked: the token is only in the plugin's secure options; run `DISCORD_BOT_TOKEN=… deno task doctor` to check it",
+  };
+}
+
 export function checkTokenAccepted(f: DoctorFacts): CheckResult {
   const name = "token accepted";
-  if (!f.me) return { name, status: "fail", detail: "not checked: no usable token" };
+  if (!f.me) {
+    return secureOnly(f, name) ?? { name, status: "fail", detail: "not checked: no usable token" };
+  }
   if (f.me.ok) {
     return {
       name,
@@ -147,7 +171,10 @@ export function checkTokenAccepted(f: DoctorFacts): CheckResult {
 
 export function checkIntent(f: DoctorFacts): CheckResult {
   const name = "Message Content intent";
-  if (!f.app) return { name, status: "fail", detail: "not checked: the token was not accepted" };
+  if (!f.app) {
+    return secureOnly(f, name) ??
+      { name, status: "fail", detail: "not checked: the token was not accepted" };
+  }
   if (!f.app.ok) {
     return { name, status: "fail", detail: `could not read the application: ${f.app.error}` };
   }
@@ -164,7 +191,8 @@ export function checkIntent(f: DoctorFacts): CheckResult {
 export function checkSharedServer(f: DoctorFacts): CheckResult {
   const name = "shared server";
   if (!f.members) {
-    return { name, status: "fail", detail: "not checked: the token was not accepted" };
+    return secureOnly(f, name) ??
+      { name, status: "fail", detail: "not checked: the token was not accepted" };
   }
   if (f.members.length === 0) {
     return {

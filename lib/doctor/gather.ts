@@ -36,6 +36,8 @@ export interface GatherIo {
   fetch: typeof fetch;
   /** `claude --version`'s output, or throws. */
   claudeVersion(): Promise<string>;
+  /** `claude plugin configure <id> --json`'s output, or throws. */
+  pluginOptions?(id: string): Promise<string>;
   cwd: string;
 }
 
@@ -82,6 +84,17 @@ export async function gatherFacts(io: GatherIo): Promise<DoctorFacts> {
     registrations: registrations(env, io.cwd),
   };
 
+  if (!token && io.pluginOptions) {
+    facts.pluginTokens = [];
+    for (const r of facts.registrations.filter((r) => r.where === "plugin")) {
+      try {
+        const options = JSON.parse(await io.pluginOptions(r.detail));
+        if (options?.configured?.includes?.("bot_token")) facts.pluginTokens.push(r.detail);
+      } catch {
+        // unknown: treated as not set
+      }
+    }
+  }
   if (token && !configError) {
     const get = <T>(path: string) => rest<T>(io.fetch, apiUrl, token!, path);
     facts.me = await get<{ id: string; username: string }>("/users/@me");

@@ -33,11 +33,28 @@ export async function runDoctor(
       if (!out.success) throw new Error(`claude --version exited with ${out.code}`);
       return new TextDecoder().decode(out.stdout);
     },
+    async pluginOptions(id) {
+      const out = await new Deno.Command("claude", {
+        args: ["plugin", "configure", id, "--json"],
+        stdin: "null",
+        stdout: "piped",
+        stderr: "null",
+      }).output();
+      if (!out.success) throw new Error(`claude plugin configure exited with ${out.code}`);
+      return new TextDecoder().decode(out.stdout);
+    },
   });
   const results = runChecks(facts);
   for (const r of results) print(redact(formatResult(r)));
   const failed = results.filter((r) => r.status === "fail").length;
-  print(failed ? `${failed} check(s) failed.` : "All checks passed.");
+  const warned = results.filter((r) => r.status === "warn").length;
+  print(
+    failed
+      ? `${failed} check(s) failed.`
+      : warned
+      ? `No check failed; ${warned} could not tell (warn).`
+      : "All checks passed.",
+  );
   return exitCode(results);
 }
 
