@@ -179,7 +179,7 @@ Deno.test("notice: only certain problems reach Discord, each approver once", () 
   const first = notice.firstFor("alice", ["alice"]);
   assert(
     first?.includes("DISABLE_TELEMETRY") && first.includes("Fix: unset DISABLE_TELEMETRY"),
-    first,
+    String(first),
   );
   assertEquals(notice.firstFor("alice", ["alice"]), undefined);
   assertEquals(notice.firstFor("mallory", ["alice"]), undefined);

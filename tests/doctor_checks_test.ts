@@ -129,7 +129,7 @@ Deno.test("doctor: the state directory must be private (0700, .env 0600)", () =>
   assertEquals(byName({ ...healthy(), stateDirMode: 0o40755 }, "state directory").status, "fail");
   const env = byName({ ...healthy(), envFileMode: 0o100644 }, "state directory");
   assertEquals(env.status, "fail");
-  assert(env.fix?.includes("chmod 600"), env.fix);
+  assert(env.fix?.includes("chmod 600"), String(env.fix));
   assertEquals(
     byName({ ...healthy(), stateDirMode: null, envFileMode: null }, "state directory").status,
     "ok",
