@@ -22,6 +22,7 @@ import { PermissionRelay } from "./permission/relay.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
+import { NativeEvents, reportToolFailures } from "./native/events.ts";
 import { type DeliveryProblem, describeProblem, DropNotice } from "./diagnose/delivery.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */
@@ -104,11 +105,25 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (s.state === "stopped") throw new ToolError("the bridge is shutting down");
       throw new ToolError("Discord is still connecting; try again in a few seconds");
     },
-    onSent: (chatId) => typing.stop(chatId),
+    onSent: (chatId) => {
+      typing.stop(chatId);
+      native.replied(chatId);
+    },
   };
 
+  // Discord-native events (issue 14): reactions, edits, status reactions.
+  const native: NativeEvents = new NativeEvents({
+    access: () => {
+      const v = opts.access.read();
+      return v.ok ? v : undefined;
+    },
+    sendEvent: (ev) => mcp.sendEvent(ev),
+    discord: () => connected(),
+    log,
+  });
+
   const mcp = createMcpServer({
-    tools: TOOLS,
+    tools: reportToolFailures(TOOLS, (chatId) => native.toolFailed(chatId)),
     context,
     log,
     onPermissionRequest: (req: PermissionRequest) => void relay.request(req),
@@ -238,9 +253,11 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    mcp.sendEvent(toChannelEvent(msg, { missed })).catch((err) => {
+    const event = toChannelEvent(msg, { missed });
+    mcp.sendEvent(event).catch((err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
+    native.delivered(msg, event);
     // Known to be dropped: tell each approver once rather than show typing forever.
     const notice = dropNotice.firstFor(msg.authorId, view.access.allowFrom);
     if (notice && discord) {
@@ -265,6 +282,14 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
         onFreshSession: catchUp,
+        onEdit: (msg) =>
+          void native.edited(msg).catch((err) =>
+            log(`could not deliver an edit: ${describeError(err)}`)
+          ),
+        onReaction: (r, excerpt) =>
+          void native.reacted(r, excerpt).catch((err) =>
+            log(`could not deliver a reaction: ${describeError(err)}`)
+          ),
         onButton: (click: ButtonClick): Promise<InteractionAnswer> => relay.click(click),
         onState(next) {
           const before = discordState.state;
@@ -301,5 +326,5 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 }
 
 function missingTokenReason(config: Config): string {
-  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure <token>\` (stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
+  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure\` in a terminal (it prompts for the token and stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
 }
