@@ -275,12 +275,26 @@ function registrations(
     found.push({ where: `~/.claude.json for ${cwd}`, detail: name });
   }
   const installed = readJson(`${home}/.claude/plugins/installed_plugins.json`);
-  const settings = readJson(`${home}/.claude/settings.json`);
-  const enabled = (settings?.enabledPlugins ?? {}) as Record<string, unknown>;
-  for (const id of Object.keys((installed?.plugins ?? {}) as Record<string, unknown>)) {
-    if (id.startsWith("discord@") && enabled[id] === true) {
-      found.push({ where: "plugin", detail: id });
-    }
+  // Enabled in user settings, or in this project's shared or local settings (later wins).
+  const enabled: Record<string, unknown> = {};
+  for (
+    const file of [
+      `${home}/.claude/settings.json`,
+      `${cwd}/.claude/settings.json`,
+      `${cwd}/.claude/settings.local.json`,
+    ]
+  ) {
+    Object.assign(enabled, readJson(file)?.enabledPlugins ?? {});
+  }
+  const plugins = (installed?.plugins ?? {}) as Record<string, { installPath?: string }[]>;
+  for (const [id, copies] of Object.entries(plugins)) {
+    if (enabled[id] !== true || !Array.isArray(copies)) continue;
+    // Ours, not another plugin of the same name (the official one runs on Bun).
+    const isOurs = copies.some((c) =>
+      typeof c?.installPath === "string" &&
+      ours(readJson(`${c.installPath}/.claude-plugin/plugin.json`)?.mcpServers).length > 0
+    );
+    if (isOurs) found.push({ where: "plugin", detail: id });
   }
   return found;
 }
