@@ -101,6 +101,12 @@ Deno.test(
       const install = await claude(["plugin", "install", "discord@claude-channels"], home);
       assert(install.code === 0 && /Successfully installed/.test(install.out), install.out);
 
+      // Claude Code sees the two skills and the one MCP server.
+      const details = await claude(["plugin", "details", "discord@claude-channels"], home);
+      assert(details.code === 0, details.out);
+      assert(/Skills \(2\)\s+access, configure/.test(details.out), details.out);
+      assert(/MCP servers \(1\)\s+discord/.test(details.out), details.out);
+
       const secret = `${emu.token}`;
       const configure = await claude(
         ["plugin", "configure", "discord@claude-channels", "--values-stdin"],
