@@ -90,9 +90,20 @@ Deno.test("argv: both flags are variadic, repeatable, take --flag=value, and sto
   ]);
 });
 
-Deno.test("argv: unknown argv concludes nothing", () => {
+Deno.test("argv: unknown argv, or the argv of something else than Claude Code, concludes nothing", () => {
   assertEquals(argvProblem(undefined, server), undefined);
   assertEquals(argvProblem(undefined, plugin), undefined);
+  assertEquals(argvProblem(["deno", "test", "-A", "tests/"], server), undefined);
+  assertEquals(argvProblem(["/bin/sh", "-c", "deno task start"], server), undefined);
+  for (
+    const head of [
+      ["claude"],
+      ["/usr/lib/node_modules/@anthropic-ai/claude-code/bin/claude.exe"],
+      ["node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"],
+    ]
+  ) {
+    assert(argvProblem([...head, "hello"], server)?.certain, head.join(" "));
+  }
 });
 
 Deno.test("argv: no channel flag at all is a certain drop, with the command that fixes it", () => {

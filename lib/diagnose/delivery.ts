@@ -178,7 +178,7 @@ export function argvProblem(
   argv: readonly string[] | undefined,
   self: BridgeIdentity,
 ): DeliveryProblem | undefined {
-  if (!argv) return undefined;
+  if (!argv || !looksLikeClaudeCode(argv)) return undefined;
   const { entries, print } = parseChannelFlags(argv);
   // Print mode ignores the development flag.
   const usable = entries.filter((e) => !(e.dev && print));
@@ -205,6 +205,18 @@ export function argvProblem(
     ? "Claude Code loads a `server:` channel only with --dangerously-load-development-channels (under --channels it is skipped), so it drops every Discord message"
     : "the session's channel flags do not name this channel, so Claude Code drops every Discord message";
   return { id: "argv:channel-flag", certain: true, what, fix };
+}
+
+/**
+ * Whether a command line is Claude Code's own (`claude …`, its native
+ * binary, or `node …/claude-code/cli.js …`): the argv of anything else (a
+ * test runner, a wrapper) says nothing about channels.
+ */
+export function looksLikeClaudeCode(argv: readonly string[]): boolean {
+  return argv.slice(0, 2).some((a) =>
+    /claude/i.test(a.split(/[\\/]/).at(-1) ?? "") ||
+    /claude-code/i.test(a)
+  );
 }
 
 /** The command that starts a session with this channel enabled. */
