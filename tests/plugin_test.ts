@@ -196,3 +196,117 @@ Deno.test("plugin: every access command the skills document is one our CLI accep
     assert(text.includes('--config "${CLAUDE_PLUGIN_ROOT}/deno.json"'), name);
   }
 });
+
+/** Runs tmux on a private socket; fails clearly when tmux is missing. */
+async function tmux(socket: string, args: string[]): Promise<string> {
+  let out: Deno.CommandOutput;
+  try {
+    out = await new Deno.Command("tmux", { args: ["-L", socket, ...args], stdin: "null" }).output();
+  } catch (err) {
+    throw new Error(`tmux is needed to drive Claude Code's interactive UI: ${err}`);
+  }
+  return new TextDecoder().decode(out.stdout);
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined>, ms: number, what: string) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+}
+
+// Pinned facts of Claude Code 2.1.332 (see ISSUES/REAL-CLAUDE-CODE.md): offline,
+// channels read the flags cached in ~/.claude.json (`tengu_harbor`); only the
+// interactive UI registers channels, after the development-channels dialog.
+Deno.test(
+  "plugin: the real Claude Code (interactive) registers the installed plugin's channel, and its bridge logs in",
+  E2E,
+  async () => {
+    const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
+    const project = await Deno.makeTempDir({ prefix: "plugin-project-" });
+    const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
+    const stateDir = await makeStateDir({ dmPolicy: "allowlist", allowFrom: [], groups: {} });
+    const socket = `plugin-test-${Deno.pid}`;
+    const key = "sk-ant-api03-offline-test-key-0123456789abcdefghijklmnop";
+    try {
+      assert((await claude(["plugin", "marketplace", "add", REPO], home)).code === 0);
+      assert((await claude(["plugin", "install", "discord@claude-channels"], home)).code === 0);
+      const configured = await claude(
+        ["plugin", "configure", "discord@claude-channels", "--values-stdin"],
+        home,
+        JSON.stringify({ bot_token: emu.token }),
+      );
+      assert(configured.code === 0, configured.out);
+      const cfgPath = `${home}/.claude.json`;
+      const cfg = JSON.parse(await Deno.readTextFile(cfgPath));
+      Object.assign(cfg, {
+        hasCompletedOnboarding: true,
+        theme: "dark",
+        customApiKeyResponses: { approved: [key.slice(-20)], rejected: [] },
+        projects: { [project]: { hasTrustDialogAccepted: true, allowedTools: [] } },
+        cachedGrowthBookFeatures: {
+          ...cfg.cachedGrowthBookFeatures,
+          tengu_harbor: true,
+          tengu_harbor_permissions: true,
+        },
+      });
+      await Deno.writeTextFile(cfgPath, JSON.stringify(cfg));
+
+      const debug = `${home}/debug.txt`;
+      const env = {
+        HOME: home,
+        PATH: Deno.env.get("PATH") ?? "",
+        TERM: "xterm-256color",
+        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+        ANTHROPIC_API_KEY: key,
+        ANTHROPIC_BASE_URL: "http://127.0.0.1:9", // nothing is asked of the model here
+        DISCORD_API_URL: emu.apiUrl,
+        DISCORD_STATE_DIR: stateDir,
+      };
+      const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+      const command = [
+        "env",
+        "-i",
+        ...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`),
+        "claude",
+        "--dangerously-load-development-channels",
+        "plugin:discord@claude-channels",
+        "--debug-file",
+        quote(debug),
+      ].join(" ");
+      await tmux(socket, ["new-session", "-d", "-x", "200", "-y", "50", "-c", project, command]);
+      await waitFor(
+        async () =>
+          (await tmux(socket, ["capture-pane", "-p"])).includes(
+            "I am using this for local development",
+          ),
+        30_000,
+        "the development-channels dialog",
+      );
+      await tmux(socket, ["send-keys", "Enter"]);
+      const log = await waitFor(
+        async () => {
+          const text = await Deno.readTextFile(debug).catch(() => "");
+          return /MCP server "plugin:discord:discord": Channel notifications (registered|skipped.*)/
+            .exec(text)?.[0];
+        },
+        60_000,
+        "the channel registration in Claude Code's debug log",
+      );
+      assert(log.endsWith("registered"), log);
+      await waitFor(() => Promise.resolve(emu.gateway.connected || undefined), 30_000, "login");
+    } finally {
+      await tmux(socket, ["kill-server"]).catch(() => "");
+      // Claude Code's end hangs up its servers; the bridge leaves the gateway.
+      await waitFor(() => Promise.resolve(!emu.gateway.connected || undefined), 10_000, "logout")
+        .catch(() => {});
+      await emu.close();
+      await Deno.remove(home, { recursive: true }).catch(() => {});
+      await Deno.remove(project, { recursive: true }).catch(() => {});
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+);
