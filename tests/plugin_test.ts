@@ -221,92 +221,167 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, ms: number, what:
 // Pinned facts of Claude Code 2.1.332 (see ISSUES/REAL-CLAUDE-CODE.md): offline,
 // channels read the flags cached in ~/.claude.json (`tengu_harbor`); only the
 // interactive UI registers channels, after the development-channels dialog.
+
+/** A real, interactive Claude Code session with the plugin installed, in tmux. */
+interface RealSession {
+  emu: Awaited<ReturnType<typeof startEmulator>>;
+  alice: { id: string };
+  /** Claude Code's debug log so far (it includes our stderr). */
+  debug(): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function startRealSession(
+  extraEnv: Record<string, string>,
+  opts: { dialog: boolean },
+): Promise<RealSession> {
+  const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
+  const project = await Deno.makeTempDir({ prefix: "plugin-project-" });
+  const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
+  const guild = emu.addGuild({ name: "home" });
+  const alice = emu.addUser({ username: "alice" });
+  emu.addMember(guild.id, alice.id);
+  const stateDir = await makeStateDir({
+    dmPolicy: "allowlist",
+    allowFrom: [alice.id],
+    groups: {},
+    ackReaction: "",
+  });
+  const socket = `plugin-test-${Deno.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  const key = "sk-ant-api03-offline-test-key-0123456789abcdefghijklmnop";
+  const debugPath = `${home}/debug.txt`;
+  const close = async () => {
+    await tmux(socket, ["kill-server"]).catch(() => "");
+    // Claude Code's end hangs up its servers; the bridge leaves the gateway.
+    await waitFor(() => Promise.resolve(!emu.gateway.connected || undefined), 10_000, "logout")
+      .catch(() => {});
+    await emu.close();
+    for (const dir of [home, project, stateDir]) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    }
+  };
+  try {
+    assert((await claude(["plugin", "marketplace", "add", REPO], home)).code === 0);
+    assert((await claude(["plugin", "install", "discord@claude-channels"], home)).code === 0);
+    const configured = await claude(
+      ["plugin", "configure", "discord@claude-channels", "--values-stdin"],
+      home,
+      JSON.stringify({ bot_token: emu.token }),
+    );
+    assert(configured.code === 0, configured.out);
+    const cfgPath = `${home}/.claude.json`;
+    const cfg = JSON.parse(await Deno.readTextFile(cfgPath));
+    Object.assign(cfg, {
+      hasCompletedOnboarding: true,
+      theme: "dark",
+      customApiKeyResponses: { approved: [key.slice(-20)], rejected: [] },
+      projects: { [project]: { hasTrustDialogAccepted: true, allowedTools: [] } },
+      cachedGrowthBookFeatures: {
+        ...cfg.cachedGrowthBookFeatures,
+        tengu_harbor: true,
+        tengu_harbor_permissions: true,
+      },
+    });
+    await Deno.writeTextFile(cfgPath, JSON.stringify(cfg));
+
+    const env = {
+      HOME: home,
+      PATH: Deno.env.get("PATH") ?? "",
+      TERM: "xterm-256color",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      ANTHROPIC_API_KEY: key,
+      ANTHROPIC_BASE_URL: "http://127.0.0.1:9", // nothing is asked of the model here
+      DISCORD_API_URL: emu.apiUrl,
+      DISCORD_STATE_DIR: stateDir,
+      ...extraEnv,
+    };
+    const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+    const command = [
+      "env",
+      "-i",
+      ...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`),
+      "claude",
+      "--dangerously-load-development-channels",
+      "plugin:discord@claude-channels",
+      "--debug-file",
+      quote(debugPath),
+    ].join(" ");
+    await tmux(socket, ["new-session", "-d", "-x", "200", "-y", "50", "-c", project, command]);
+    // The development-channels dialog appears only while the feature is on.
+    const expected = opts.dialog ? "I am using this for local development" : "Claude Code v";
+    await waitFor(
+      async () => (await tmux(socket, ["capture-pane", "-p"])).includes(expected),
+      30_000,
+      opts.dialog ? "the development-channels dialog" : "the main screen",
+    );
+    if (opts.dialog) await tmux(socket, ["send-keys", "Enter"]);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    emu,
+    alice,
+    debug: () => Deno.readTextFile(debugPath).catch(() => ""),
+    close,
+  };
+}
+
+const REGISTRATION =
+  /MCP server "plugin:discord:discord": Channel notifications (registered|skipped.*)/;
+
 Deno.test(
   "plugin: the real Claude Code (interactive) registers the installed plugin's channel, and its bridge logs in",
   E2E,
   async () => {
-    const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
-    const project = await Deno.makeTempDir({ prefix: "plugin-project-" });
-    const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
-    const stateDir = await makeStateDir({ dmPolicy: "allowlist", allowFrom: [], groups: {} });
-    const socket = `plugin-test-${Deno.pid}`;
-    const key = "sk-ant-api03-offline-test-key-0123456789abcdefghijklmnop";
+    const s = await startRealSession({}, { dialog: true });
     try {
-      assert((await claude(["plugin", "marketplace", "add", REPO], home)).code === 0);
-      assert((await claude(["plugin", "install", "discord@claude-channels"], home)).code === 0);
-      const configured = await claude(
-        ["plugin", "configure", "discord@claude-channels", "--values-stdin"],
-        home,
-        JSON.stringify({ bot_token: emu.token }),
-      );
-      assert(configured.code === 0, configured.out);
-      const cfgPath = `${home}/.claude.json`;
-      const cfg = JSON.parse(await Deno.readTextFile(cfgPath));
-      Object.assign(cfg, {
-        hasCompletedOnboarding: true,
-        theme: "dark",
-        customApiKeyResponses: { approved: [key.slice(-20)], rejected: [] },
-        projects: { [project]: { hasTrustDialogAccepted: true, allowedTools: [] } },
-        cachedGrowthBookFeatures: {
-          ...cfg.cachedGrowthBookFeatures,
-          tengu_harbor: true,
-          tengu_harbor_permissions: true,
-        },
-      });
-      await Deno.writeTextFile(cfgPath, JSON.stringify(cfg));
-
-      const debug = `${home}/debug.txt`;
-      const env = {
-        HOME: home,
-        PATH: Deno.env.get("PATH") ?? "",
-        TERM: "xterm-256color",
-        DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
-        ANTHROPIC_API_KEY: key,
-        ANTHROPIC_BASE_URL: "http://127.0.0.1:9", // nothing is asked of the model here
-        DISCORD_API_URL: emu.apiUrl,
-        DISCORD_STATE_DIR: stateDir,
-      };
-      const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
-      const command = [
-        "env",
-        "-i",
-        ...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`),
-        "claude",
-        "--dangerously-load-development-channels",
-        "plugin:discord@claude-channels",
-        "--debug-file",
-        quote(debug),
-      ].join(" ");
-      await tmux(socket, ["new-session", "-d", "-x", "200", "-y", "50", "-c", project, command]);
-      await waitFor(
-        async () =>
-          (await tmux(socket, ["capture-pane", "-p"])).includes(
-            "I am using this for local development",
-          ),
-        30_000,
-        "the development-channels dialog",
-      );
-      await tmux(socket, ["send-keys", "Enter"]);
       const log = await waitFor(
-        async () => {
-          const text = await Deno.readTextFile(debug).catch(() => "");
-          return /MCP server "plugin:discord:discord": Channel notifications (registered|skipped.*)/
-            .exec(text)?.[0];
-        },
+        async () => REGISTRATION.exec(await s.debug())?.[0],
         60_000,
         "the channel registration in Claude Code's debug log",
       );
       assert(log.endsWith("registered"), log);
-      await waitFor(() => Promise.resolve(emu.gateway.connected || undefined), 30_000, "login");
+      await waitFor(() => Promise.resolve(s.emu.gateway.connected || undefined), 30_000, "login");
+      assert(!(await s.debug()).includes("messages will be dropped"));
     } finally {
-      await tmux(socket, ["kill-server"]).catch(() => "");
-      // Claude Code's end hangs up its servers; the bridge leaves the gateway.
-      await waitFor(() => Promise.resolve(!emu.gateway.connected || undefined), 10_000, "logout")
-        .catch(() => {});
-      await emu.close();
-      await Deno.remove(home, { recursive: true }).catch(() => {});
-      await Deno.remove(project, { recursive: true }).catch(() => {});
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+      await s.close();
+    }
+  },
+);
+
+Deno.test(
+  "plugin: under the real Claude Code with DISABLE_TELEMETRY=1 the channel is off; the bridge says so and tells the approver in Discord",
+  E2E,
+  async () => {
+    const s = await startRealSession({ DISABLE_TELEMETRY: "1" }, { dialog: false });
+    try {
+      const log = await waitFor(
+        async () => REGISTRATION.exec(await s.debug())?.[0],
+        60_000,
+        "the channel registration in Claude Code's debug log",
+      );
+      assert(log.includes("skipped"), `Claude Code switched the channel off: ${log}`);
+      await waitFor(
+        async () => (await s.debug()).includes("messages will be dropped: DISABLE_TELEMETRY=1"),
+        30_000,
+        "our stderr line in Claude Code's debug log",
+      );
+      await waitFor(() => Promise.resolve(s.emu.gateway.connected || undefined), 30_000, "login");
+      const dm = s.emu.dmChannel(s.alice.id).id;
+      s.emu.sendMessage({ channelId: dm, authorId: s.alice.id, content: "are you there?" });
+      const notice = await waitFor(
+        () =>
+          Promise.resolve(
+            s.emu.messages(dm).find((m) => m.author.id === s.emu.bot.id)?.content,
+          ),
+        15_000,
+        "the notice in alice's DM",
+      );
+      assert(notice.includes("Fix: unset DISABLE_TELEMETRY"), notice);
+      assertEquals(s.emu.typingCount(dm), 0);
+    } finally {
+      await s.close();
     }
   },
 );
