@@ -228,12 +228,15 @@ interface RealSession {
   alice: { id: string };
   /** Claude Code's debug log so far (it includes our stderr). */
   debug(): Promise<string>;
+  /** Types into the terminal (tmux send-keys arguments). */
+  keys(...keys: string[]): Promise<void>;
+  screen(): Promise<string>;
   close(): Promise<void>;
 }
 
 async function startRealSession(
   extraEnv: Record<string, string>,
-  opts: { dialog: boolean },
+  opts: { dialog: boolean; args?: string[] },
 ): Promise<RealSession> {
   const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
   const project = await Deno.makeTempDir({ prefix: "plugin-project-" });
@@ -305,6 +308,7 @@ async function startRealSession(
       "plugin:discord@claude-channels",
       "--debug-file",
       quote(debugPath),
+      ...(opts.args ?? []).map(quote),
     ].join(" ");
     await tmux(socket, ["new-session", "-d", "-x", "200", "-y", "50", "-c", project, command]);
     // The development-channels dialog appears only while the feature is on.
@@ -323,6 +327,8 @@ async function startRealSession(
     emu,
     alice,
     debug: () => Deno.readTextFile(debugPath).catch(() => ""),
+    keys: async (...keys) => void await tmux(socket, ["send-keys", ...keys]),
+    screen: () => tmux(socket, ["capture-pane", "-p"]),
     close,
   };
 }
@@ -382,6 +388,169 @@ Deno.test(
       assertEquals(s.emu.typingCount(dm), 0);
     } finally {
       await s.close();
+    }
+  },
+);
+
+/**
+ * A stand-in for the Anthropic Messages API that plays the model for one
+ * skill run: when the expanded `/discord:access` skill arrives, it runs the
+ * command the skill prescribes (as a Bash tool call, arguments from the
+ * skill's own text, nothing invented); when the tool result comes back, it
+ * ends the turn. Everything it was sent is kept for the assertions.
+ */
+function startFakeModel() {
+  const requests: { messages?: { role: string; content: unknown }[]; tools?: unknown[] }[] = [];
+  const text = (c: unknown): string =>
+    typeof c === "string"
+      ? c
+      : Array.isArray(c)
+      ? c.map((b) => b?.text ?? (typeof b?.content === "string" ? b.content : text(b?.content)))
+        .join("\n")
+      : "";
+  const decide = (body: (typeof requests)[number]): Record<string, unknown>[] => {
+    const messages = body.messages ?? [];
+    const last = messages.at(-1);
+    const lastBlocks = Array.isArray(last?.content) ? last.content as { type?: string }[] : [];
+    if (lastBlocks.some((b) => b?.type === "tool_result")) {
+      return [{ type: "text", text: "Done." }];
+    }
+    const all = messages.map((m) => text(m.content)).join("\n");
+    const cmd = /deno task --quiet --config "([^"]+)\/deno\.json" access/.exec(all);
+    if (body.tools?.length && all.includes("/discord:access") && cmd) {
+      return [{
+        type: "tool_use",
+        id: `toolu_${requests.length}`,
+        name: "Bash",
+        input: {
+          command: `deno task --quiet --config "${cmd[1]}/deno.json" access status`,
+          description: "Show the Discord channel's access status",
+        },
+      }];
+    }
+    return [{ type: "text", text: "ok" }];
+  };
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    if (req.method !== "POST") return new Response("{}", { status: 404 });
+    const body = await req.json().catch(() => ({}));
+    if (url.pathname.endsWith("/count_tokens")) return Response.json({ input_tokens: 10 });
+    if (!url.pathname.endsWith("/v1/messages")) return new Response("{}", { status: 404 });
+    requests.push(body);
+    const content = decide(body);
+    const stop = content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn";
+    const message = {
+      id: `msg_${requests.length}`,
+      type: "message",
+      role: "assistant",
+      model: body.model ?? "claude",
+      content,
+      stop_reason: stop,
+      stop_sequence: null,
+      usage: { input_tokens: 10, output_tokens: 10 },
+    };
+    if (!body.stream) return Response.json(message);
+    const events: [string, unknown][] = [
+      ["message_start", {
+        type: "message_start",
+        message: { ...message, content: [], stop_reason: null },
+      }],
+    ];
+    content.forEach((block, index) => {
+      if (block.type === "text") {
+        events.push(["content_block_start", {
+          type: "content_block_start",
+          index,
+          content_block: { type: "text", text: "" },
+        }]);
+        events.push(["content_block_delta", {
+          type: "content_block_delta",
+          index,
+          delta: { type: "text_delta", text: block.text },
+        }]);
+      } else {
+        events.push(["content_block_start", {
+          type: "content_block_start",
+          index,
+          content_block: { ...block, input: {} },
+        }]);
+        events.push(["content_block_delta", {
+          type: "content_block_delta",
+          index,
+          delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input) },
+        }]);
+      }
+      events.push(["content_block_stop", { type: "content_block_stop", index }]);
+    });
+    events.push(["message_delta", {
+      type: "message_delta",
+      delta: { stop_reason: stop, stop_sequence: null },
+      usage: { output_tokens: 10 },
+    }]);
+    events.push(["message_stop", { type: "message_stop" }]);
+    const sse = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join("");
+    return new Response(sse, { headers: { "content-type": "text/event-stream" } });
+  });
+  return {
+    url: `http://127.0.0.1:${server.addr.port}`,
+    requests,
+    text,
+    close: () => server.shutdown(),
+  };
+}
+
+Deno.test(
+  "plugin: /discord:access in the real Claude Code runs our validated CLI from the plugin's directory, pre-approved",
+  E2E,
+  async () => {
+    const model = startFakeModel();
+    // default permission mode: a Bash call not covered by the skill's allowed-tools would open a dialog.
+    const s = await startRealSession(
+      { ANTHROPIC_BASE_URL: model.url },
+      { dialog: true, args: ["--permission-mode", "default"] },
+    );
+    try {
+      await waitFor(
+        async () => REGISTRATION.exec(await s.debug())?.[0],
+        60_000,
+        "the channel registration",
+      );
+      await s.keys("-l", "/discord:access status");
+      await new Promise((r) => setTimeout(r, 500));
+      await s.keys("Enter");
+      const result = await waitFor(
+        () => {
+          for (const r of model.requests) {
+            const last = r.messages?.at(-1);
+            const blocks = Array.isArray(last?.content)
+              ? last.content as { type?: string; content?: unknown }[]
+              : [];
+            const tr = blocks.find((b) => b?.type === "tool_result");
+            if (tr) return Promise.resolve(model.text(tr.content) || "(empty)");
+          }
+          return Promise.resolve(undefined);
+        },
+        60_000,
+        "the tool result of the skill's command",
+      ).catch(async (err) => {
+        throw new Error(
+          `${err.message}; ${model.requests.length} model requests, last: ${
+            JSON.stringify(model.requests.at(-1)?.messages?.at(-1)).slice(0, 1500)
+          }\nscreen:\n${await s.screen()}`,
+        );
+      });
+      // Our CLI's status report, from the state directory the session uses.
+      assert(/DM policy: allowlist/.test(result), result);
+      assert(new RegExp(`Allowed users \\(1\\):\\s+${s.alice.id}`).test(result), result);
+      // The skill text reached the model with ${CLAUDE_PLUGIN_ROOT} filled in.
+      const sent = model.requests.map((r) =>
+        (r.messages ?? []).map((m) => model.text(m.content)).join("\n")
+      ).join("\n");
+      assert(!sent.includes("${CLAUDE_PLUGIN_ROOT}"), "the plugin root was substituted");
+      assert(/<channel source=/.test(sent), "the refusal rule reached the model");
+    } finally {
+      await s.close();
+      await model.close();
     }
   },
 );
