@@ -5,12 +5,14 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
 import type { ButtonClick, DiscordPort, DiscordState, InteractionAnswer } from "./discord/port.ts";
 import { CATCHUP_FETCH_LIMIT, runCatchUp } from "./catchup.ts";
-import { compareSnowflakes, CursorStore } from "./cursors.ts";
+import { CursorStore, type Delivery } from "./cursors.ts";
+import { LiveHold } from "./live_hold.ts";
 import { RecentIds } from "./dedupe.ts";
 import { checkOutbound, decideInbound, groupFor } from "./gate.ts";
 import { describeError, log } from "./log.ts";
@@ -18,7 +20,9 @@ import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/s
 import { DenoStdioTransport } from "./mcp/stdio_transport.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
+import { PromptLedger } from "./permission/ledger.ts";
 import { PermissionRelay } from "./permission/relay.ts";
+import { withholdQuote } from "./tools/author_gate.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
@@ -30,7 +34,7 @@ const CONNECT_WAIT_MS = 5_000;
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /**
@@ -140,6 +144,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return view.ok ? view.access : undefined;
     },
     sendVerdict: (id, behavior) => mcp.sendVerdict(id, behavior),
+    ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
     lastGuildChat: () => {
       const view = opts.access.read();
       // Only while that channel is still opted in.
@@ -161,7 +166,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     typing.stopAll();
     relay.stop();
     pairing.stop();
-    cursors.close();
+    cursors?.close();
     // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
     const hardStop = setTimeout(() => Deno.exit(0), 1_500);
     try {
@@ -191,35 +196,38 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   // Resilience (issue 6): Discord may hand a message over twice (resume
   // replay, catch-up overlapping live events); cursors remember where each
-  // chat was left so a restart can catch up; `held` keeps a chat's live
-  // messages back while its missed ones are fetched, so order is kept.
+  // chat was left so a restart can catch up; `hold` keeps live messages back
+  // while missed ones are fetched, so order is kept and no live delivery
+  // moves a cursor first. Cursors are opened only once this bridge may log
+  // in (it holds the instance lock): a waiting session never reads or writes them.
   const recent = new RecentIds();
-  const cursors = new CursorStore(config.DISCORD_STATE_DIR, { log });
-  const held = new Map<string, InboundMessage[]>();
+  let cursors: CursorStore | undefined;
+  const hold = new LiveHold<InboundMessage>({ deliver: (m) => onMessage(m), log });
   let catchUpRun: Promise<unknown> = Promise.resolve();
   const catchUp = () => {
     catchUpRun = catchUpRun.then(() => {
       const d = discord;
-      if (!d || stopping) return;
+      if (!d || stopping) {
+        hold.releaseAll();
+        return;
+      }
       const gate = (m: InboundMessage) => {
         const v = opts.access.read();
         return v.ok && decideInbound(v.access, m, v.mentionPatterns).action === "deliver";
       };
       return runCatchUp({
-        cursors: cursors.entries(),
+        cursors: cursors?.entries() ?? [],
         chatAllowed: async (chatId) => {
           const v = opts.access.read();
           return v.ok && checkOutbound(v.access, await d.chatFacts(chatId)) === undefined;
         },
         fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
         wouldDeliver: gate,
-        deliver: (m) => onMessage(m, true),
-        hold: (chatId) => void (held.has(chatId) || held.set(chatId, [])),
-        release: (chatId) => {
-          const queued = held.get(chatId) ?? [];
-          held.delete(chatId);
-          queued.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => onMessage(m));
-        },
+        // A live copy waiting in the hold goes out as live, on release.
+        deliver: (m) => hold.holds(m.channelId, m.id) || onMessage(m, true),
+        hold: (chatId) => hold.hold(chatId),
+        planned: () => hold.planned(),
+        release: (chatId) => hold.release(chatId),
         log,
         now: Date.now,
       });
@@ -227,11 +235,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   const onMessage = (msg: InboundMessage, missed = false) => {
-    const queue = missed ? undefined : held.get(msg.channelId);
-    if (queue) {
-      queue.push(msg);
-      return;
-    }
+    // Cursors are closed: not delivered now, so the next session catches it up.
+    if (stopping) return;
+    if (!missed && hold.offer(msg)) return;
     if (!recent.firstTime(msg.id)) return;
     const view = opts.access.read();
     if (!view.ok) return; // fail closed; the store already explained why on stderr
@@ -246,15 +252,19 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     // work. The rest of the gate (opt-in, group allowFrom) still does.
     const verdictOnly = decision.action === "drop" && decision.reason === "no-mention";
     if (decision.action !== "deliver" && !verdictOnly) return;
-    if (decision.action === "deliver") cursors.note(msg.channelId, msg.id);
-    if (relay.interceptText(msg, view.access)) return;
-    if (verdictOnly) return;
+    // Journaled before the event is written (see cursors.ts).
+    const delivery: Delivery | undefined = decision.action === "deliver"
+      ? cursors?.begin(msg.channelId, msg.id)
+      : undefined;
+    if (relay.interceptText(msg, view.access) || verdictOnly) return delivery?.done();
     if (!msg.isDm) {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    const event = toChannelEvent(msg, { missed });
-    mcp.sendEvent(event).catch((err) => {
+    const event = toChannelEvent(withholdQuote(view.access, msg), { missed });
+    // An earlier run died between journaling and writing this one: say so.
+    if (delivery?.repeat) event.meta = { ...event.meta, possible_duplicate: "true" };
+    mcp.sendEvent(event).then(() => delivery?.done(), (err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
     native.delivered(msg, event);
@@ -279,8 +289,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     await handshakeDone;
     const { connectDiscord } = await import("./discord/client.ts");
     if (!stopping) {
+      // Read now, not at process start: a session that waited for the lock
+      // sees what the one before it delivered.
+      cursors ??= new CursorStore(config.DISCORD_STATE_DIR, { log });
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
+        onSessionStart: () => hold.holdAll(),
         onFreshSession: catchUp,
         onEdit: (msg) =>
           void native.edited(msg).catch((err) =>
@@ -295,6 +309,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
           const before = discordState.state;
           discordState = next;
           if (next.state === "ready") pairing.start();
+          if (next.state === "ready") void relay.recover();
           if (next.state === "ready" && before !== "ready") {
             log(`connected to Discord as ${next.botName} (${next.botId})`);
           } else if (next.state === "failed") {

@@ -9,7 +9,26 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { E2E, withWorld, type World } from "./helpers/world.ts";
-import { waitUntil } from "./helpers/bridge.ts";
+import { mcpJsonEntry, waitUntil } from "./helpers/bridge.ts";
+
+/**
+ * The `.mcp.json` command, started by a stand-in for Claude Code: a shell
+ * whose argv is `claude <args…>` and that stays the parent of `deno task`,
+ * so the start task's launcher step reports that argv to the bridge as
+ * DISCORD_CLAUDE_ARGV, as it does under the real Claude Code.
+ */
+function underClaude(...claudeArgs: string[]) {
+  const entry = mcpJsonEntry();
+  const quote = (s: string) => `'${s.replaceAll("'", `'\\''`)}'`;
+  const run = [entry.command, ...entry.args].map(quote).join(" ");
+  return {
+    command: "bash",
+    args: [
+      "-c",
+      `exec -a claude bash -c ${quote(`${run}; exit $?`)} ${claudeArgs.map(quote).join(" ")}`,
+    ],
+  };
+}
 
 const botMessages = (w: World, chat: string) =>
   w.emu.messages(chat).filter((m) => m.author.id === w.emu.bot.id);
@@ -68,10 +87,7 @@ Deno.test(
       assertEquals(botMessages(w, w.openChannelId).length, 0);
       assertEquals(w.emu.typingCount(w.aliceDm), 0);
       assertEquals(w.emu.typingCount(w.openChannelId), 0);
-    }, {
-      env: { DISCORD_CLAUDE_ARGV: JSON.stringify(["claude", "hello"]) },
-      access: { ackReaction: "" },
-    }),
+    }, { command: underClaude("hello"), access: { ackReaction: "" } }),
 );
 
 Deno.test(
@@ -99,19 +115,15 @@ Deno.test(
   E2E,
   async () => {
     for (
-      const env of [
-        {
-          DISCORD_CLAUDE_ARGV: JSON.stringify([
-            "claude",
-            "hi",
-            "--dangerously-load-development-channels",
-            "server:discord",
-          ]),
-        },
-        {}, // the launcher could not learn the argv: unknown, no guess
+      const [command, env] of [
+        [underClaude("hi", "--dangerously-load-development-channels", "server:discord"), {}],
+        [undefined, {}], // not started by Claude Code: its argv is unknown, no guess
         // Kept cache: telemetry off is harmless.
-        { DISABLE_TELEMETRY: "1", CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" },
-      ] as Record<string, string>[]
+        [
+          undefined,
+          { DISABLE_TELEMETRY: "1", CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" },
+        ],
+      ] as [ReturnType<typeof underClaude> | undefined, Record<string, string>][]
     ) {
       await withWorld(async (w) => {
         w.emu.sendMessage({ channelId: w.aliceDm, authorId: w.alice.id, content: "hi" });
@@ -119,7 +131,7 @@ Deno.test(
         await waitUntil(() => w.emu.typingCount(w.aliceDm) > 0, 8000, "typing");
         assertEquals(botMessages(w, w.aliceDm).length, 0);
         assert(!w.bridge.stderr().includes("messages will be dropped"), w.bridge.stderr());
-      }, { env, access: { ackReaction: "" } });
+      }, { command, env, access: { ackReaction: "" } });
     }
   },
 );

@@ -236,7 +236,7 @@ interface RealSession {
 
 async function startRealSession(
   extraEnv: Record<string, string>,
-  opts: { dialog: boolean; args?: string[] },
+  opts: { dialog: boolean; args?: string[]; noChannelFlag?: boolean },
 ): Promise<RealSession> {
   const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
   const project = await Deno.makeTempDir({ prefix: "plugin-project-" });
@@ -304,8 +304,9 @@ async function startRealSession(
       "-i",
       ...Object.entries(env).map(([k, v]) => `${k}=${quote(v)}`),
       "claude",
-      "--dangerously-load-development-channels",
-      "plugin:discord@claude-channels",
+      ...(opts.noChannelFlag
+        ? []
+        : ["--dangerously-load-development-channels", "plugin:discord@claude-channels"]),
       "--debug-file",
       quote(debugPath),
       ...(opts.args ?? []).map(quote),
@@ -551,6 +552,44 @@ Deno.test(
     } finally {
       await s.close();
       await model.close();
+    }
+  },
+);
+
+Deno.test(
+  "plugin: a real Claude Code session started without the channel flag: the bridge learns it from the launcher and tells the approver",
+  E2E,
+  async () => {
+    const s = await startRealSession({}, { dialog: false, noChannelFlag: true });
+    try {
+      await waitFor(
+        async () =>
+          (await s.debug()).includes(
+            "messages will be dropped: Claude Code was started without a channel flag",
+          ),
+        60_000,
+        "our stderr line in Claude Code's debug log",
+      );
+      await waitFor(() => Promise.resolve(s.emu.gateway.connected || undefined), 30_000, "login");
+      const dm = s.emu.dmChannel(s.alice.id).id;
+      s.emu.sendMessage({ channelId: dm, authorId: s.alice.id, content: "hello?" });
+      const notice = await waitFor(
+        () =>
+          Promise.resolve(
+            s.emu.messages(dm).find((m) => m.author.id === s.emu.bot.id)?.content,
+          ),
+        15_000,
+        "the notice in alice's DM",
+      );
+      assert(
+        notice.includes(
+          "claude --dangerously-load-development-channels plugin:discord@claude-channels",
+        ),
+        notice,
+      );
+      assertEquals(s.emu.typingCount(dm), 0);
+    } finally {
+      await s.close();
     }
   },
 );

@@ -55,6 +55,11 @@ export interface DiscordHandlers {
    * while there was no session were never delivered, so the core catches up.
    */
   onFreshSession?(): void;
+  /**
+   * A READY arrived: a new session begins. Its live messages may come before
+   * {@link onFreshSession} (discord.js waits for every guild first).
+   */
+  onSessionStart?(): void;
   /** A person edited a message (MESSAGE_UPDATE with `edited_timestamp`). */
   onEdit?(msg: InboundMessage): void;
   /** Someone added a reaction; `excerpt` is the start of the bot's message reacted to, if known. */
@@ -282,16 +287,29 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
         guildId: interaction.guildId ?? undefined,
       };
       handlers.onButton(click).then(async (answer) => {
-        if (answer.kind === "update") {
-          await interaction.update({
-            content: answer.body.content,
-            components: (answer.body.components ?? []) as never,
-            allowedMentions: { parse: [] },
-          });
-        } else {
-          await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+        try {
+          if (answer.kind === "update") {
+            await interaction.update({
+              content: answer.body.content,
+              components: (answer.body.components ?? []) as never,
+              allowedMentions: { parse: [] },
+            });
+          } else {
+            await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+          }
+        } catch (err) {
+          opts.log(`could not answer a button click: ${describeError(err)}`);
+          // A late click (10062): the message must still show the outcome.
+          if (answer.kind === "update" && answer.patchIfRefused) {
+            await rest((c) =>
+              c.rest.patch(`/channels/${click.channelId}/messages/${click.messageId}`, {
+                body: sendable(answer.body),
+              })
+            );
+            opts.log("updated the clicked message over REST instead");
+          }
         }
-      }).catch((err) => opts.log(`could not answer a button click: ${describeError(err)}`));
+      }).catch((err) => opts.log(`could not update a clicked message: ${describeError(err)}`));
     });
 
     // shardReady fires for every READY (the first and each re-identify after
@@ -330,6 +348,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     });
     c.on("raw", (packet: { t?: string | null; d?: unknown }) => {
       lastAliveAt = Date.now();
+      if (packet.t === "READY" && current()) handlers.onSessionStart?.();
       if (packet.t === "MESSAGE_CREATE" && current()) onGatewayMessage(packet.d as GatewayMessage);
       if (packet.t === "MESSAGE_UPDATE" && current()) onGatewayEdit(packet.d as GatewayMessage);
       if (packet.t === "MESSAGE_REACTION_ADD" && current()) {
@@ -731,6 +750,7 @@ function toHistory(m: RawMessage): HistoryMessage {
     timestamp: messageTime(m.timestamp, m.id),
     authorId: m.author.id,
     authorName: m.author.username,
+    authorIsBot: m.author.bot === true || !!m.webhook_id,
     content: m.content ?? "",
     attachments: (m.attachments ?? []).map(toAttachment),
     hasComponents: Array.isArray(m.components) && m.components.length > 0,

@@ -40,6 +40,8 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISCORD_STATE_DIR",
   "DISCORD_API_URL",
   "DISCORD_ACCESS_MODE",
+  /** Claude Code's argv as a JSON array, from the orphan-watch step (lifecycle/orphan_watch.ts). */
+  "DISCORD_CLAUDE_ARGV",
   "HOME",
   "USERPROFILE",
   // Read only to tell whether Claude Code will drop our messages (lib/diagnose/delivery.ts).
@@ -49,7 +51,6 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISABLE_GROWTHBOOK",
   "CLAUDE_CODE_DISABLE_FEATURE_FLAGS",
   "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF",
-  "DISCORD_CLAUDE_ARGV",
   "CLAUDE_PLUGIN_ROOT",
 ];
 

@@ -139,7 +139,7 @@ export interface DiscordEmulator {
   react(opts: { userId: string; channelId: string; messageId: string; emoji: string }): void;
   /** Clicks a button on a bot message as a user. */
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome>;
   /** Stored channel history, oldest first (excludes ephemeral). */
   messages(channelId: string): Message[];
@@ -511,7 +511,7 @@ class Emulator implements DiscordEmulator {
   }
 
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome> {
     return this.#interactions.clickButton(opts);
   }
