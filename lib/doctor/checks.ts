@@ -64,7 +64,7 @@ export interface DoctorFacts {
 }
 
 const TOKEN_FIX =
-  "Discord Developer Portal → your app → Bot → Reset Token, then `deno task access configure -` (paste it on stdin) or /discord:configure";
+  "Discord Developer Portal → your app → Bot → Reset Token, then `deno task access configure` (it prompts for it) or /discord:configure <token>";
 const INTENT_FIX =
   "Discord Developer Portal → your app → Bot → Privileged Gateway Intents → turn on MESSAGE CONTENT INTENT";
 
