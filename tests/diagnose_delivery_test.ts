@@ -53,10 +53,13 @@ Deno.test("env: read as Claude Code reads them (any value for some, 1/true/yes/o
   ]);
 });
 
-Deno.test("env: the disk cache makes the telemetry variables harmless; flag-system ones become only possible", () => {
+Deno.test("env: the disk cache makes the telemetry variables harmless, not the flag-system ones (checked with 2.1.332)", () => {
   const cache = { CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" };
   assertEquals(ids({ ...cache, DISABLE_TELEMETRY: "1", DO_NOT_TRACK: "1" }), []);
-  assertEquals(ids({ ...cache, DISABLE_GROWTHBOOK: "1" }), ["env:DISABLE_GROWTHBOOK:false"]);
+  assertEquals(ids({ ...cache, DISABLE_GROWTHBOOK: "1" }), ["env:DISABLE_GROWTHBOOK:true"]);
+  assertEquals(ids({ ...cache, CLAUDE_CODE_DISABLE_FEATURE_FLAGS: "yes" }), [
+    "env:CLAUDE_CODE_DISABLE_FEATURE_FLAGS:true",
+  ]);
   assertEquals(ids({ CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "0", DISABLE_TELEMETRY: "1" }), [
     "env:DISABLE_TELEMETRY:true",
   ]);
@@ -180,9 +183,7 @@ Deno.test("DISCORD_CLAUDE_ARGV: a JSON array of strings, anything else is unknow
 
 Deno.test("notice: only certain problems reach Discord, each approver once", () => {
   assertEquals(
-    approverNotice(
-      envProblems({ CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1", DISABLE_GROWTHBOOK: "1" }),
-    ),
+    approverNotice([{ id: "x", certain: false, what: "maybe", fix: "look" }]),
     undefined,
   );
   const notice = new DropNotice(deliveryProblems({ DISABLE_TELEMETRY: "1" }));

@@ -170,16 +170,16 @@ Deno.test("doctor: Claude Code must be found and at least 2.1.81; Deno at least 
   assertEquals(byName({ ...healthy(), denoVersion: "1.46.3" }, "Deno").status, "fail");
 });
 
-Deno.test("doctor: a variable that switches channels off fails; an uncertain one warns without failing", () => {
+Deno.test("doctor: a variable that switches channels off fails; one the disk cache neutralises passes", () => {
   const r = byName({ ...healthy(), env: { DO_NOT_TRACK: "1" } }, "channel variables");
   assertEquals(r.status, "fail");
   assert(r.fix?.includes("unset DO_NOT_TRACK"));
-  const f = {
-    ...healthy(),
-    env: { DISABLE_GROWTHBOOK: "1", CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" },
-  };
-  assertEquals(byName(f, "channel variables").status, "warn");
-  assertEquals(exitCode(runChecks(f)), 0);
+  const cache = { CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" };
+  const kept = { ...healthy(), env: { ...cache, DISABLE_TELEMETRY: "1" } };
+  assertEquals(byName(kept, "channel variables").status, "ok");
+  assertEquals(exitCode(runChecks(kept)), 0);
+  const flags = { ...healthy(), env: { ...cache, DISABLE_GROWTHBOOK: "1" } };
+  assertEquals(byName(flags, "channel variables").status, "fail");
 });
 
 Deno.test("doctor: not registered anywhere fails with the install command", () => {

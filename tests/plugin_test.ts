@@ -14,6 +14,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { startEmulator } from "./emulator/mod.ts";
 import { makeStateDir, startBridge } from "./helpers/bridge.ts";
 import { parseAccessArgs } from "../lib/access/cli_args.ts";
+import { envProblems } from "../lib/diagnose/delivery.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
 const E2E = { sanitizeOps: false, sanitizeResources: false };
@@ -236,7 +237,7 @@ interface RealSession {
 
 async function startRealSession(
   extraEnv: Record<string, string>,
-  opts: { dialog: boolean; args?: string[]; noChannelFlag?: boolean },
+  opts: { dialog: boolean | "auto"; args?: string[]; noChannelFlag?: boolean },
 ): Promise<RealSession> {
   const home = await Deno.makeTempDir({ prefix: "plugin-home-" });
   const project = await Deno.makeTempDir({ prefix: "plugin-project-" });
@@ -312,14 +313,18 @@ async function startRealSession(
       ...(opts.args ?? []).map(quote),
     ].join(" ");
     await tmux(socket, ["new-session", "-d", "-x", "200", "-y", "50", "-c", project, command]);
-    // The development-channels dialog appears only while the feature is on.
-    const expected = opts.dialog ? "I am using this for local development" : "Claude Code v";
-    await waitFor(
-      async () => (await tmux(socket, ["capture-pane", "-p"])).includes(expected),
+    // The development-channels dialog appears only while the feature is on
+    // (before the main screen; "auto" takes whichever comes).
+    const DIALOG = "I am using this for local development";
+    const expected = opts.dialog === "auto"
+      ? new RegExp(`${DIALOG}|Claude Code v\\d`)
+      : new RegExp(opts.dialog ? DIALOG : "Claude Code v\\d");
+    const seen = await waitFor(
+      async () => expected.exec(await tmux(socket, ["capture-pane", "-p"]))?.[0],
       30_000,
       opts.dialog ? "the development-channels dialog" : "the main screen",
     );
-    if (opts.dialog) await tmux(socket, ["send-keys", "Enter"]);
+    if (seen === DIALOG) await tmux(socket, ["send-keys", "Enter"]);
   } catch (err) {
     await close();
     throw err;
@@ -590,6 +595,41 @@ Deno.test(
       assertEquals(s.emu.typingCount(dm), 0);
     } finally {
       await s.close();
+    }
+  },
+);
+
+Deno.test(
+  "plugin: the bridge's rules for the channel-switch variables agree with the real Claude Code, variable by variable",
+  E2E,
+  async () => {
+    const cache = { CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF: "1" };
+    const cases: Record<string, string>[] = [
+      { DISABLE_TELEMETRY: "0" }, // any value counts
+      { ...cache, DISABLE_TELEMETRY: "1" }, // the kept cache makes it harmless
+      { ...cache, DISABLE_GROWTHBOOK: "1" }, // but not for the flag system itself
+      { ...cache, CLAUDE_CODE_DISABLE_FEATURE_FLAGS: "1" },
+    ];
+    for (const env of cases) {
+      const s = await startRealSession(env, { dialog: "auto" });
+      try {
+        const log = await waitFor(
+          async () => REGISTRATION.exec(await s.debug())?.[0],
+          60_000,
+          `the channel registration with ${JSON.stringify(env)}`,
+        );
+        const skipped = log.includes("skipped");
+        const predicted = envProblems(env).filter((p) => p.certain).length > 0;
+        assertEquals(predicted, skipped, `${JSON.stringify(env)}: Claude Code said ${log}`);
+        await waitFor(() => Promise.resolve(s.emu.gateway.connected || undefined), 30_000, "login");
+        assertEquals(
+          (await s.debug()).includes("messages will be dropped"),
+          skipped,
+          JSON.stringify(env),
+        );
+      } finally {
+        await s.close();
+      }
     }
   },
 );

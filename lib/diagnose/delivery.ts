@@ -17,7 +17,7 @@
 
 /** One reason messages will (or may) be dropped, with the one fix. */
 export interface DeliveryProblem {
-  /** Stable identifier, e.g. `env:DISABLE_TELEMETRY`, `argv:no-channel-flag`. */
+  /** Stable identifier, e.g. `env:DISABLE_TELEMETRY`, `argv:channel-flag`. */
   id: string;
   /** True when the drop is certain; false when it is only possible. */
   certain: boolean;
@@ -32,7 +32,8 @@ export interface DeliveryProblem {
  * Code reads each: `set` = any non-empty value, `truthy` = 1/true/yes/on.
  * The first three turn telemetry off, which takes the remote flags (and with
  * them channels) down unless `CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF`
- * keeps the cached flags; the last two disable the flag system itself.
+ * keeps the cached flags; the last two disable the flag system itself, and
+ * the cache does not help against them.
  */
 export const CHANNEL_OFF_ENV: readonly {
   name: string;
@@ -66,10 +67,9 @@ export function envTruthy(value: string | undefined): boolean {
 }
 
 /**
- * The variables in `env` that switch channels off. With the disk cache kept,
- * the telemetry ones are harmless; the flag-system ones then probably still
- * switch channels off (Claude Code keeps the cache only while the flag system
- * is on), but that is not certain, so they are reported as possible.
+ * The variables in `env` that switch channels off. A kept disk cache makes
+ * the telemetry ones harmless, not the flag-system ones (Claude Code keeps
+ * the cache only while the flag system is on; checked with 2.1.332).
  */
 export function envProblems(env: Record<string, string | undefined>): DeliveryProblem[] {
   const cacheKept = envTruthy(env[DISK_CACHE_ENV]);
@@ -81,7 +81,7 @@ export function envProblems(env: Record<string, string | undefined>): DeliveryPr
     if (cacheKept && v.kind === "telemetry") continue;
     problems.push({
       id: `env:${v.name}`,
-      certain: !cacheKept,
+      certain: true,
       what:
         `${v.name}=${value} is set in Claude Code's environment, which switches channels off: ` +
         `Claude Code drops every Discord message`,
