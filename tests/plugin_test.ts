@@ -260,9 +260,20 @@ async function startRealSession(
     await waitFor(() => Promise.resolve(!emu.gateway.connected || undefined), 10_000, "logout")
       .catch(() => {});
     await emu.close();
-    for (const dir of [home, project, stateDir]) {
-      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    // Claude Code may still be writing its debug log and cache while it exits.
+    for (let attempt = 0; attempt < 20; attempt++) {
+      for (const dir of [home, project, stateDir]) {
+        await Deno.remove(dir, { recursive: true }).catch(() => {});
+      }
+      await new Promise((r) => setTimeout(r, 250));
+      const left = await Promise.all(
+        [home, project, stateDir].map((d) => Deno.stat(d).then(() => true, () => false)),
+      );
+      if (!left.some(Boolean)) break;
     }
+    const uid = Deno.uid();
+    const tmuxDir = `${Deno.env.get("TMUX_TMPDIR") ?? "/tmp"}/tmux-${uid}`;
+    await Deno.remove(`${tmuxDir}/${socket}`).catch(() => {});
   };
   try {
     assert((await claude(["plugin", "marketplace", "add", REPO], home)).code === 0);
