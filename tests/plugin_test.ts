@@ -545,7 +545,12 @@ Deno.test(
         "the channel registration",
       );
       await s.keys("-l", "/discord:access status");
-      await new Promise((r) => setTimeout(r, 500));
+      // Enter only once the prompt shows what was typed (no fixed sleep).
+      await waitFor(
+        async () => (await s.screen()).includes("/discord:access status") || undefined,
+        30_000,
+        "the typed command on screen",
+      );
       await s.keys("Enter");
       const result = await waitFor(
         () => {
