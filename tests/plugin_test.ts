@@ -195,6 +195,15 @@ Deno.test("plugin: every access command the skills document is one our CLI accep
     assert(/<channel source=/.test(text), `${name} refuses requests from channel messages`);
     assert(!/access\.json\b[^\n]*(Write|edit it)/i.test(text.split("---")[1]), name);
     assert(text.includes('--config "${CLAUDE_PLUGIN_ROOT}/deno.json"'), name);
+    // Pre-approved: our own deno.json's tasks only (a wildcard there runs any deno.json's task).
+    const allowed = [...text.split("---")[1].matchAll(/^\s+- (.+)$/gm)].map((m) => m[1]);
+    assert(allowed.length > 0, name);
+    for (const rule of allowed) {
+      assert(
+        rule.startsWith('Bash(deno task --quiet --config "${CLAUDE_PLUGIN_ROOT}/deno.json" '),
+        `${name}: ${rule}`,
+      );
+    }
   }
 });
 
@@ -428,6 +437,8 @@ type FakeRequest = {
  */
 function startFakeModel(
   script?: (body: FakeRequest, text: (c: unknown) => string) => Record<string, unknown>[],
+  /** The deno.json the skill's command names (default: the plugin's own, from the skill text). */
+  config?: string,
 ) {
   const requests: FakeRequest[] = [];
   const text = (c: unknown): string =>
@@ -452,7 +463,7 @@ function startFakeModel(
         id: `toolu_${requests.length}`,
         name: "Bash",
         input: {
-          command: `deno task --quiet --config "${cmd[1]}/deno.json" access status`,
+          command: `deno task --quiet --config "${config ?? `${cmd[1]}/deno.json`}" access status`,
           description: "Show the Discord channel's access status",
         },
       }];
@@ -585,6 +596,51 @@ Deno.test(
     } finally {
       await s.close();
       await model.close();
+    }
+  },
+);
+
+Deno.test(
+  "plugin: during /discord:access only the plugin's own deno.json is pre-approved: another one's task asks first",
+  E2E,
+  async () => {
+    // A deno.json whose `access` task is any shell command at all.
+    const elsewhere = await Deno.makeTempDir({ prefix: "plugin-foreign-" });
+    const marker = `${elsewhere}/ran`;
+    await Deno.writeTextFile(
+      `${elsewhere}/deno.json`,
+      JSON.stringify({ tasks: { access: `touch ${marker}` } }),
+    );
+    const model = startFakeModel(undefined, `${elsewhere}/deno.json`);
+    const s = await startRealSession(
+      { ANTHROPIC_BASE_URL: model.url },
+      { dialog: true, args: ["--permission-mode", "default"] },
+    );
+    try {
+      await waitFor(async () => REGISTRATION.exec(await s.debug())?.[0], 60_000, "registration");
+      await s.keys("-l", "/discord:access status");
+      await waitFor(
+        async () => (await s.screen()).includes("/discord:access status") || undefined,
+        30_000,
+        "the typed command on screen",
+      );
+      await s.keys("Enter");
+      const outcome = await waitFor(
+        async () =>
+          (await s.screen()).includes("Do you want to proceed?")
+            ? "dialog"
+            : model.requests.some((r) => JSON.stringify(r.messages?.at(-1)).includes("tool_result"))
+            ? "ran without asking"
+            : undefined,
+        60_000,
+        "a permission dialog or the command's result",
+      );
+      assertEquals(outcome, "dialog");
+      assert(!(await Deno.stat(marker).then(() => true, () => false)), "the foreign task ran");
+    } finally {
+      await s.close();
+      await model.close();
+      await Deno.remove(elsewhere, { recursive: true }).catch(() => {});
     }
   },
 );
