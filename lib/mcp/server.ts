@@ -18,6 +18,7 @@ import { INSTRUCTIONS } from "../instructions.ts";
 import { type PermissionRequest, PermissionRequestSchema } from "../permission/prompt.ts";
 import { describeError } from "../log.ts";
 import type { ChannelEvent } from "../notification.ts";
+import { formatZodError } from "../tools/run.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 
 /** The server's name and version as shown in Claude Code's /mcp. */
@@ -45,7 +46,13 @@ const NO_ELICITATION: jsonSchemaValidator = {
 /** Options for {@link createMcpServer}. */
 export interface McpServerOptions {
   tools: readonly Tool[];
-  context: ToolContext;
+  /** Runs tools in this process (tests, tools without a hub). */
+  context?: ToolContext;
+  /**
+   * Runs a validated tool call elsewhere (the hub, which holds the Discord
+   * connection and applies the outbound gate); takes precedence over `context`.
+   */
+  execute?(name: string, args: unknown): Promise<{ text: string; isError: boolean }>;
   onPermissionRequest(req: PermissionRequest): void;
   log(line: string): void;
 }
@@ -59,11 +66,7 @@ export interface McpBridge {
   sendVerdict(requestId: string, behavior: "allow" | "deny"): Promise<void>;
 }
 
-/** Renders zod issues as `field: problem; field: problem`. */
-export function formatZodError(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join(".") : "arguments"}: ${i.message}`)
-    .join("; ");
-}
+export { formatZodError };
 
 /** Creates the MCP server (not yet connected to a transport). */
 export function createMcpServer(opts: McpServerOptions): McpBridge {
@@ -114,6 +117,11 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
           `invalid arguments for ${name}: ${formatZodError(parsed.error)}`,
         );
       }
+      if (opts.execute) {
+        const out = await opts.execute(name, parsed.data);
+        return { content: [{ type: "text" as const, text: out.text }], isError: out.isError };
+      }
+      if (!opts.context) return fail(`${name} failed: no tool runner is configured`);
       try {
         const text = await tool.run(opts.context, parsed.data);
         return { content: [{ type: "text" as const, text }] };

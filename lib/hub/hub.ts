@@ -1,0 +1,339 @@
+/**
+ * The hub: the one process on the machine that holds the Discord connection
+ * for a state directory (it holds `bridge.lock`). It owns the gateway, the
+ * inbound gate, pairing, permission prompts and REST, and serves every
+ * connected session over a link: it routes each delivered message to one
+ * session, runs the sessions' tool calls (outbound gate included) and sends
+ * each permission verdict back to the session that asked, and to no other.
+ *
+ * With one session connected everything behaves as a single bridge always
+ * did; with two or more, the bot's messages carry the session's name.
+ *
+ * @module
+ */
+import type { AccessSource } from "../bridge.ts";
+import type { Access } from "../access/schema.ts";
+import type { Config } from "../config.ts";
+import { CursorStore } from "../cursors.ts";
+import type { DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
+import { groupFor } from "../gate.ts";
+import type { HubLink } from "../link/link.ts";
+import { PROTOCOL_VERSION } from "../link/protocol.ts";
+import { describeError } from "../log.ts";
+import { type InboundMessage, toChannelEvent } from "../notification.ts";
+import { PairingFlow } from "../pairing_flow.ts";
+import type { PermissionRequest } from "../permission/prompt.ts";
+import { PermissionRelay } from "../permission/relay.ts";
+import { parseButtonId } from "../permission/verdict.ts";
+import { runTool } from "../tools/run.ts";
+import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
+import { TypingIndicator } from "../typing.ts";
+import { DiscordLink } from "./connection.ts";
+import { InboundPipeline } from "./inbound.ts";
+import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
+import { type ConnectedSession, SessionTable } from "./sessions.ts";
+
+/** Options for {@link startHub}. */
+export interface HubOptions {
+  config: Config;
+  access: AccessSource;
+  tools: readonly Tool[];
+  log(line: string): void;
+}
+
+/** A running hub. */
+export interface Hub {
+  /** Serves one session's link until it closes. */
+  attach(link: HubLink): void;
+  /** Logs in to Discord (loads discord.js). */
+  login(): Promise<void>;
+  /** Keeps the bot offline for `reason` (Windows fallback: another process holds it). */
+  block(reason: string): void;
+  /** The connected sessions (for tests and `/sessions`). */
+  sessions: SessionTable;
+  stop(): Promise<void>;
+}
+
+/** Builds the hub; nothing is logged in until {@link Hub.login}. */
+export function startHub(opts: HubOptions): Hub {
+  const { config, log } = opts;
+  const sessions = new SessionTable();
+  /** Which session asked each permission request. */
+  const askedBy = new Map<string, string>();
+  let stopping = false;
+  let lastGuildChat: string | undefined;
+  let lastGuildParent: string | undefined;
+
+  const discord: DiscordLink = new DiscordLink({
+    config,
+    log,
+    handlers: {
+      onMessage: (m) => inbound.onMessage(m),
+      onFreshSession: () => inbound.catchUp(),
+      onButton: async (click): Promise<InteractionAnswer> => {
+        const answer = await relay.click(click);
+        const owner = ownerName(parseButtonId(click.customId)?.requestId);
+        if (answer.kind === "update" && owner && answer.body.content) {
+          return {
+            kind: "update",
+            body: { ...answer.body, content: namePromptContent(answer.body.content, owner) },
+          };
+        }
+        return answer;
+      },
+    },
+    onReady: () => pairing.start(),
+  });
+
+  const typing = new TypingIndicator({
+    send: (chatId) => discord.connected()?.sendTyping(chatId) ?? Promise.resolve(),
+    intervalMs: config.DISCORD_TYPING_INTERVAL_MS,
+    maxMs: config.DISCORD_TYPING_MAX_MS,
+  });
+
+  const readAccess = (): Access => {
+    const view = opts.access.read();
+    if (!view.ok) {
+      throw new ToolError(
+        `access.json is unusable, so nothing is sent or delivered until it is fixed: ${view.error}`,
+      );
+    }
+    return view.access;
+  };
+
+  /** The asking session's name while prompts are labelled. */
+  const ownerName = (requestId: string | undefined): string | undefined => {
+    if (!requestId || !sessions.labelled()) return undefined;
+    const owner = askedBy.get(requestId);
+    return owner ? sessions.get(owner)?.name : undefined;
+  };
+  /** Prompt message → request, to name the session on later edits of that copy. */
+  const promptOfMessage = new Map<string, string>();
+  const promptPort = (port: DiscordPort): DiscordPort => ({
+    ...port,
+    async sendMessage(chatId, body, files) {
+      const requestId = requestIdOf(body);
+      const name = ownerName(requestId);
+      const sent = await port.sendMessage(chatId, name ? namedPrompt(body, name) : body, files);
+      if (requestId) {
+        promptOfMessage.set(sent.id, requestId);
+        if (promptOfMessage.size > 1000) {
+          promptOfMessage.delete(promptOfMessage.keys().next().value!);
+        }
+      }
+      return sent;
+    },
+    editMessage(chatId, messageId, body) {
+      const name = ownerName(promptOfMessage.get(messageId));
+      return port.editMessage(chatId, messageId, name ? namedPrompt(body, name) : body);
+    },
+  });
+
+  const relay: PermissionRelay = new PermissionRelay({
+    discord: (): DiscordPort | undefined => {
+      const d = discord.connected();
+      return d ? promptPort(d) : undefined;
+    },
+    access: () => {
+      const view = opts.access.read();
+      return view.ok ? view.access : undefined;
+    },
+    sendVerdict: (requestId, behavior) => {
+      const owner = askedBy.get(requestId);
+      const target = owner
+        ? sessions.get(owner)
+        : sessions.size === 1
+        ? sessions.list()[0]
+        : undefined; // an ID no session asked for here: nobody may receive it
+      if (owner) askedBy.delete(requestId);
+      target?.send({ t: "verdict", request_id: requestId, behavior });
+      return Promise.resolve();
+    },
+    lastGuildChat: () => {
+      const view = opts.access.read();
+      // Only while that channel is still opted in.
+      if (!lastGuildChat || !view.ok) return undefined;
+      return groupFor(view.access, lastGuildChat, lastGuildParent) ? lastGuildChat : undefined;
+    },
+    log,
+  });
+  const pairing = new PairingFlow(opts.access, () => discord.connected(), log);
+  // Read when the hub starts, i.e. once this process holds the instance lock.
+  const cursors = new CursorStore(config.DISCORD_STATE_DIR, { log });
+
+  const inbound: InboundPipeline = new InboundPipeline({
+    access: () => opts.access.read(),
+    discord: () => discord.connected(),
+    cursors,
+    pairing,
+    relay,
+    stopping: () => stopping,
+    log,
+    deliver(msg: InboundMessage, missed: boolean) {
+      const route = routeInbound({
+        chatId: msg.channelId,
+        authorId: msg.authorId,
+        content: msg.content,
+        replyToId: msg.replyToId,
+        sessions: sessions.list(),
+        threadOwner: () => undefined,
+        sentBy: (id) => sessions.sentBy(id),
+        focus: (user) => sessions.focus(user),
+        lastWriter: sessions.lastWriter,
+      });
+      if (route.session === undefined) {
+        log(`message ${msg.id} not delivered: no session is connected (${route.why})`);
+        return;
+      }
+      const target = sessions.get(route.session)!;
+      if (route.focus) sessions.setFocus(msg.authorId, route.focus);
+      sessions.touch(target.id);
+      if (!msg.isDm) {
+        lastGuildChat = msg.channelId;
+        lastGuildParent = msg.parentId;
+      }
+      const event = toChannelEvent({ ...msg, content: route.content }, { missed });
+      target.send({ t: "event", content: event.content, meta: event.meta });
+      typing.start(msg.channelId);
+      const ack = opts.access.read();
+      const emoji = ack.ok ? ack.access.ackReaction : undefined;
+      const d = discord.connected();
+      if (emoji && d) {
+        d.addReaction(msg.channelId, msg.id, emoji).catch((err) => {
+          log(`could not add ackReaction ${JSON.stringify(emoji)}: ${describeError(err)}`);
+        });
+      }
+    },
+  });
+
+  /** A session's view of Discord: its messages labelled and remembered as its own. */
+  const sessionPort = (port: DiscordPort, s: ConnectedSession): DiscordPort => ({
+    ...port,
+    async sendMessage(chatId, body, files) {
+      const labelled = {
+        ...body,
+        content: labelContent(body.content, s.name, sessions.labelled()),
+      };
+      const sent = await port.sendMessage(chatId, labelled, files);
+      sessions.noteSent(s.id, sent.id);
+      return sent;
+    },
+    editMessage(chatId, messageId, body) {
+      const labelled = {
+        ...body,
+        content: labelContent(body.content, s.name, sessions.labelled()),
+      };
+      return port.editMessage(chatId, messageId, labelled);
+    },
+  });
+
+  const contextFor = (s: ConnectedSession): ToolContext => ({
+    stateDir: config.DISCORD_STATE_DIR,
+    apiUrl: config.DISCORD_API_URL,
+    access: () => {
+      const a = readAccess();
+      if (!sessions.labelled()) return a;
+      // Leave room for the label in every chunk of a reply.
+      const limit = Math.min(a.textChunkLimit ?? 2000, 2000) - labelText(s.name).length;
+      return { ...a, textChunkLimit: limit };
+    },
+    discord: async () => sessionPort(await discord.forTool(), s),
+    onSent: (chatId) => typing.stop(chatId),
+  });
+
+  const attach = (link: HubLink) => {
+    let me: ConnectedSession | undefined;
+    const send = (f: Parameters<HubLink["send"]>[0]) => link.send(f);
+    link.onFrame = (frame) => {
+      if (!me && frame.t !== "hello") {
+        log("link: a session spoke before introducing itself; closing its link");
+        link.close();
+        return;
+      }
+      switch (frame.t) {
+        case "hello": {
+          if (frame.v !== PROTOCOL_VERSION) {
+            send({
+              t: "refused",
+              reason: `protocol version ${frame.v} is not ${PROTOCOL_VERSION}`,
+            });
+            link.close();
+            return;
+          }
+          me = sessions.add({
+            id: frame.sessionId,
+            name: frame.name,
+            project: frame.project,
+            pid: frame.pid,
+            send,
+          });
+          send({ t: "welcome", name: me.name });
+          if (sessions.size > 1) log(`session "${me.name}" joined (${sessions.size} connected)`);
+          break;
+        }
+        case "tool": {
+          const s = me!;
+          sessions.touch(s.id);
+          void runTool(opts.tools, contextFor(s), frame.name, frame.args, log).then((out) =>
+            send({ t: "result", id: frame.id, text: out.text, isError: out.isError })
+          );
+          break;
+        }
+        case "permission": {
+          const req: PermissionRequest = frame.request;
+          const owner = askedBy.get(req.request_id);
+          // An ID another session already asked with stays that session's.
+          if (owner && owner !== me!.id && sessions.get(owner)) {
+            log(
+              `ignored permission request ${req.request_id} from "${me!.name}": the ID is in use`,
+            );
+            return;
+          }
+          askedBy.set(req.request_id, me!.id);
+          if (askedBy.size > 1000) askedBy.delete(askedBy.keys().next().value!);
+          void relay.request(req);
+          break;
+        }
+        case "bye":
+          link.close();
+          break;
+      }
+    };
+    link.onClose = () => {
+      if (me && sessions.remove(me.id, send)) {
+        if (sessions.size > 0) log(`session "${me.name}" left (${sessions.size} connected)`);
+      }
+    };
+  };
+
+  return {
+    attach,
+    sessions,
+    login: () => discord.login(),
+    block: (reason) => discord.block(reason),
+    async stop() {
+      if (stopping) return;
+      stopping = true;
+      typing.stopAll();
+      relay.stop();
+      pairing.stop();
+      cursors.close();
+      await discord.stop();
+    },
+  };
+}
+
+/** The request ID a prompt body carries in its buttons, if any. */
+function requestIdOf(body: MessageBody): string | undefined {
+  for (const row of (body.components ?? []) as { components?: { custom_id?: string }[] }[]) {
+    for (const c of row.components ?? []) {
+      const parsed = c.custom_id ? parseButtonId(c.custom_id) : null;
+      if (parsed) return parsed.requestId;
+    }
+  }
+  return undefined;
+}
+
+function namedPrompt(body: MessageBody, name: string): MessageBody {
+  return body.content ? { ...body, content: namePromptContent(body.content, name) } : body;
+}

@@ -1,0 +1,106 @@
+/**
+ * The hub's inbound pipeline: every message from the gateway (or caught up
+ * from history) passes the author gate once, strangers go to pairing,
+ * `yes abcde` replies go to the permission relay, and what is left is handed
+ * to `deliver` (which picks the session). Discord may hand a message over
+ * twice (resume replay, catch-up overlapping live events); cursors remember
+ * where each chat was left so a restart (or a takeover) can catch up;
+ * `held` keeps a chat's live messages back while its missed ones are
+ * fetched, so order is kept.
+ *
+ * @module
+ */
+import type { AccessView } from "../bridge.ts";
+import { CATCHUP_FETCH_LIMIT, runCatchUp } from "../catchup.ts";
+import { compareSnowflakes, type CursorStore } from "../cursors.ts";
+import { RecentIds } from "../dedupe.ts";
+import type { DiscordConnection } from "../discord/client.ts";
+import { checkOutbound, decideInbound } from "../gate.ts";
+import type { InboundMessage } from "../notification.ts";
+import type { PairingFlow } from "../pairing_flow.ts";
+import type { PermissionRelay } from "../permission/relay.ts";
+
+/** What the pipeline needs. */
+export interface InboundDeps {
+  access(): AccessView;
+  discord(): DiscordConnection | undefined;
+  cursors: CursorStore;
+  pairing: PairingFlow;
+  relay: PermissionRelay;
+  /** A message that passed every check: route it to a session. */
+  deliver(msg: InboundMessage, missed: boolean): void;
+  /** Whether the hub is shutting down. */
+  stopping(): boolean;
+  log(line: string): void;
+}
+
+/** Gate, dedupe, catch-up and hand-off of inbound messages. */
+export class InboundPipeline {
+  #deps: InboundDeps;
+  #recent = new RecentIds();
+  #held = new Map<string, InboundMessage[]>();
+  #catchUpRun: Promise<unknown> = Promise.resolve();
+
+  constructor(deps: InboundDeps) {
+    this.#deps = deps;
+  }
+
+  /** A fresh gateway session began: fetch what was missed, chat by chat. */
+  catchUp(): void {
+    const deps = this.#deps;
+    this.#catchUpRun = this.#catchUpRun.then(() => {
+      const d = deps.discord();
+      if (!d || deps.stopping()) return;
+      const gate = (m: InboundMessage) => {
+        const v = deps.access();
+        return v.ok && decideInbound(v.access, m, v.mentionPatterns).action === "deliver";
+      };
+      return runCatchUp({
+        cursors: deps.cursors.entries(),
+        chatAllowed: async (chatId) => {
+          const v = deps.access();
+          return v.ok && checkOutbound(v.access, await d.chatFacts(chatId)) === undefined;
+        },
+        fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
+        wouldDeliver: gate,
+        deliver: (m) => this.onMessage(m, true),
+        hold: (chatId) => void (this.#held.has(chatId) || this.#held.set(chatId, [])),
+        release: (chatId) => {
+          const queued = this.#held.get(chatId) ?? [];
+          this.#held.delete(chatId);
+          queued.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => this.onMessage(m));
+        },
+        log: deps.log,
+        now: Date.now,
+      });
+    });
+  }
+
+  /** One message from the gateway (`missed` when caught up from history). */
+  onMessage(msg: InboundMessage, missed = false): void {
+    const deps = this.#deps;
+    const queue = missed ? undefined : this.#held.get(msg.channelId);
+    if (queue) {
+      queue.push(msg);
+      return;
+    }
+    if (!this.#recent.firstTime(msg.id)) return;
+    const view = deps.access();
+    if (!view.ok) return; // fail closed; the store already explained why on stderr
+    const decision = decideInbound(view.access, msg, view.mentionPatterns);
+    if (decision.action === "pair") {
+      // Never delivered: a stranger gets a code (or a reminder, or silence).
+      if (!missed) void deps.pairing.stranger(msg);
+      return;
+    }
+    // A `yes abcde` reply is not chat for Claude, so a channel's mention rule
+    // does not apply to it: a bare reply under a prompt posted there must
+    // work. The rest of the gate (opt-in, group allowFrom) still does.
+    const verdictOnly = decision.action === "drop" && decision.reason === "no-mention";
+    if (decision.action !== "deliver" && !verdictOnly) return;
+    if (decision.action === "deliver") deps.cursors.note(msg.channelId, msg.id);
+    if (deps.relay.interceptText(msg, view.access)) return;
+    if (verdictOnly) return;
+    deps.deliver(msg, missed);
+  }
+}

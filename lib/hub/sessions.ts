@@ -1,0 +1,121 @@
+/**
+ * The hub's table of connected sessions: names (unique), who sent which bot
+ * message, whom each user last addressed, who last wrote. Plain state, no
+ * I/O; routing decisions over it live in `routing.ts`.
+ *
+ * @module
+ */
+import type { HubFrame } from "../link/protocol.ts";
+import { uniqueName } from "../session/identity.ts";
+import type { RoutedSession } from "./routing.ts";
+
+/** Bot messages remembered per hub for reply routing. */
+const SENT_MEMORY = 5_000;
+
+/** One connected session. */
+export interface ConnectedSession extends RoutedSession {
+  project: string;
+  pid: number;
+  connectedAt: number;
+  /** When the session last sent or received anything. */
+  lastActiveAt: number;
+  send(frame: HubFrame): void;
+}
+
+/** The connected sessions and what routing remembers about them. */
+export class SessionTable {
+  #sessions = new Map<string, ConnectedSession>();
+  #sentBy = new Map<string, string>();
+  #focus = new Map<string, string>();
+  #lastWriter: string | undefined;
+  #now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  /**
+   * Registers a session; a session ID already connected (a reconnect racing
+   * its own old link) replaces the old entry and keeps its name.
+   */
+  add(
+    s: { id: string; name: string; project: string; pid: number; send(f: HubFrame): void },
+  ): ConnectedSession {
+    const previous = this.#sessions.get(s.id);
+    this.#sessions.delete(s.id);
+    const name = previous?.name ??
+      uniqueName(s.name, [...this.#sessions.values()].map((x) => x.name));
+    const entry: ConnectedSession = {
+      id: s.id,
+      name,
+      project: s.project,
+      pid: s.pid,
+      connectedAt: this.#now(),
+      lastActiveAt: this.#now(),
+      send: s.send,
+    };
+    this.#sessions.set(s.id, entry);
+    return entry;
+  }
+
+  /** Removes a session, unless `send` shows it was already replaced by a newer link. */
+  remove(id: string, send?: (f: HubFrame) => void): boolean {
+    const s = this.#sessions.get(id);
+    if (!s || (send && s.send !== send)) return false;
+    this.#sessions.delete(id);
+    if (this.#lastWriter === id) this.#lastWriter = undefined;
+    return true;
+  }
+
+  get(id: string): ConnectedSession | undefined {
+    return this.#sessions.get(id);
+  }
+
+  /** Connected sessions, oldest first. */
+  list(): ConnectedSession[] {
+    return [...this.#sessions.values()];
+  }
+
+  get size(): number {
+    return this.#sessions.size;
+  }
+
+  /** Whether bot messages carry session labels (two or more sessions). */
+  labelled(): boolean {
+    return this.#sessions.size >= 2;
+  }
+
+  byName(name: string): ConnectedSession | undefined {
+    const n = name.toLowerCase();
+    return this.list().find((s) => s.name.toLowerCase() === n);
+  }
+
+  /** Records that `sessionId` sent bot message `messageId` (it now "last wrote"). */
+  noteSent(sessionId: string, messageId: string): void {
+    this.#sentBy.set(messageId, sessionId);
+    if (this.#sentBy.size > SENT_MEMORY) this.#sentBy.delete(this.#sentBy.keys().next().value!);
+    this.#lastWriter = sessionId;
+    this.touch(sessionId);
+  }
+
+  sentBy(messageId: string): string | undefined {
+    return this.#sentBy.get(messageId);
+  }
+
+  setFocus(userId: string, sessionId: string): void {
+    this.#focus.set(userId, sessionId);
+  }
+
+  focus(userId: string): string | undefined {
+    return this.#focus.get(userId);
+  }
+
+  get lastWriter(): string | undefined {
+    return this.#lastWriter;
+  }
+
+  touch(sessionId: string): void {
+    const s = this.#sessions.get(sessionId);
+    if (s) s.lastActiveAt = this.#now();
+  }
+}

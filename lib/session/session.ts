@@ -1,0 +1,193 @@
+/**
+ * The session side: what every Claude Code session runs, whether or not its
+ * process holds the Discord connection. It is the MCP server on stdio; tool
+ * calls and permission requests go to the hub over a link, and the hub's
+ * events and verdicts come back the same way. It never loads discord.js.
+ *
+ * The link may be replaced at any time (the hub moved to another process):
+ * the session then re-introduces itself and re-sends its open permission
+ * requests; a tool call in flight when a link drops fails with a clear
+ * message rather than being repeated (it may have been sent).
+ *
+ * @module
+ */
+import { describeError } from "../log.ts";
+import type { SessionLink } from "../link/link.ts";
+import { PROTOCOL_VERSION } from "../link/protocol.ts";
+import { createMcpServer, type McpBridge } from "../mcp/server.ts";
+import { DenoStdioTransport } from "../mcp/stdio_transport.ts";
+import type { PermissionRequest } from "../permission/prompt.ts";
+import type { Tool } from "../tools/tool.ts";
+import type { SessionIdentity } from "./identity.ts";
+
+/** How long a tool call waits for a hub (a takeover takes up to ~5 s). */
+const LINK_WAIT_MS = 8_000;
+/** Open permission requests remembered for re-sending after a hub change. */
+const MAX_OPEN_REQUESTS = 50;
+
+/** Options for {@link startSession}. */
+export interface SessionOptions {
+  identity: SessionIdentity;
+  tools: readonly Tool[];
+  log(line: string): void;
+  /** Called once when Claude Code goes away (stdin EOF). */
+  onEnd(reason: string): void;
+  /** Grace period before `handshakeDone` resolves when no client speaks (ms). */
+  handshakeGraceMs?: number;
+}
+
+/** A running session. */
+export interface Session {
+  mcp: McpBridge;
+  /** Resolves once the MCP handshake is done (or after a grace period). */
+  handshakeDone: Promise<void>;
+  /** Uses `link` to reach the hub from now on; introduces the session. */
+  attach(link: SessionLink): void;
+  /** Called when the current link closes (the role manager finds a new hub). */
+  onLinkLost: () => void;
+  /** The name the hub gave this session (after the first welcome). */
+  name(): string | undefined;
+  /** Says goodbye to the hub and closes the MCP server. */
+  close(): Promise<void>;
+}
+
+/** Starts the MCP server on stdio; the hub is attached later. */
+export async function startSession(opts: SessionOptions): Promise<Session> {
+  const { log } = opts;
+  let link: SessionLink | undefined;
+  let name: string | undefined;
+  let nextCallId = 1;
+  const calls = new Map<number, (out: { text: string; isError: boolean }) => void>();
+  const openRequests = new Map<string, PermissionRequest>();
+  const linkWaiters = new Set<() => void>();
+
+  const waitForLink = async (): Promise<SessionLink | undefined> => {
+    if (link && !link.closed) return link;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(done, LINK_WAIT_MS);
+      function done() {
+        clearTimeout(t);
+        linkWaiters.delete(done);
+        resolve();
+      }
+      linkWaiters.add(done);
+    });
+    return link && !link.closed ? link : undefined;
+  };
+
+  const execute = async (tool: string, args: unknown) => {
+    const l = await waitForLink();
+    if (!l) {
+      return {
+        text:
+          `${tool} failed: no session holds the Discord connection right now (it is moving to another session); try again in a few seconds`,
+        isError: true,
+      };
+    }
+    const id = nextCallId++;
+    return await new Promise<{ text: string; isError: boolean }>((resolve) => {
+      calls.set(id, resolve);
+      l.send({ t: "tool", id, name: tool, args });
+    });
+  };
+
+  const mcp = createMcpServer({
+    tools: opts.tools,
+    execute,
+    log,
+    onPermissionRequest(req) {
+      openRequests.set(req.request_id, req);
+      if (openRequests.size > MAX_OPEN_REQUESTS) {
+        openRequests.delete(openRequests.keys().next().value!);
+      }
+      if (link && !link.closed) link.send({ t: "permission", request: req });
+    },
+  });
+
+  const transport = new DenoStdioTransport();
+  transport.onclose = () => opts.onEnd("stdin closed");
+  transport.onerror = (err) => log(`MCP transport: ${describeError(err)}`);
+  const handshakeDone = new Promise<void>((resolve) => {
+    mcp.server.oninitialized = () => resolve();
+    const grace = setTimeout(resolve, opts.handshakeGraceMs ?? 750);
+    Deno.unrefTimer(grace);
+  });
+  await mcp.server.connect(transport);
+
+  const session: Session = {
+    mcp,
+    handshakeDone,
+    onLinkLost: () => {},
+    name: () => name,
+    attach(next) {
+      const old = link;
+      link = next;
+      if (old && !old.closed) old.close();
+      next.onFrame = (frame) => {
+        switch (frame.t) {
+          case "welcome":
+            if (name !== frame.name) log(`this session is "${frame.name}" on Discord`);
+            name = frame.name;
+            break;
+          case "event":
+            mcp.sendEvent({ content: frame.content, meta: frame.meta }).catch((err) =>
+              log(`could not deliver a message to Claude Code: ${describeError(err)}`)
+            );
+            break;
+          case "verdict":
+            openRequests.delete(frame.request_id);
+            mcp.sendVerdict(frame.request_id, frame.behavior).catch((err) =>
+              log(`could not send verdict for ${frame.request_id}: ${describeError(err)}`)
+            );
+            break;
+          case "result": {
+            const resolve = calls.get(frame.id);
+            calls.delete(frame.id);
+            resolve?.({ text: frame.text, isError: frame.isError });
+            break;
+          }
+          case "refused":
+            log(`the hub refused this session: ${frame.reason}`);
+            next.close();
+            break;
+        }
+      };
+      next.onClose = () => {
+        if (link !== next) return;
+        link = undefined;
+        // Calls in flight on the old hub: their outcome is unknown, never repeat them.
+        for (const [id, resolve] of calls) {
+          resolve({
+            text:
+              "the call's outcome is unknown: the Discord connection moved to another session while it ran. Check with fetch_messages before retrying.",
+            isError: true,
+          });
+          calls.delete(id);
+        }
+        session.onLinkLost();
+      };
+      next.send({
+        t: "hello",
+        v: PROTOCOL_VERSION,
+        sessionId: opts.identity.sessionId,
+        name: opts.identity.name,
+        project: opts.identity.project,
+        pid: Deno.pid,
+      });
+      for (const req of openRequests.values()) next.send({ t: "permission", request: req });
+      for (const wake of [...linkWaiters]) wake();
+    },
+    async close() {
+      const l = link;
+      link = undefined;
+      if (l && !l.closed) {
+        l.send({ t: "bye" });
+        // Let the goodbye leave before the link closes.
+        await new Promise((r) => setTimeout(r, 20));
+        l.close();
+      }
+      await mcp.server.close().catch(() => {});
+    },
+  };
+  return session;
+}
