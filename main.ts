@@ -68,6 +68,8 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
   let server: SocketServer | undefined;
   let lock: InstanceLock | undefined;
   let ending = false;
+  /** Set once this process starts becoming the hub: it stops looking for another. */
+  let takingOver = false;
 
   // The session side: MCP on stdio, answered at once.
   const session: Session = await startSession({
@@ -78,14 +80,15 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
   });
 
   /** The hub side, in this process: loaded only here (discord.js comes with its login). */
-  const becomeHub = async (opts: { serve: boolean; blocked?: string }) => {
+  const becomeHub = async (opts: { serve: boolean; blocked?: string; takeover?: boolean }) => {
+    takingOver = true;
     const [{ startHub }, { AccessStore }] = await Promise.all([
       import("./lib/hub/hub.ts"),
       import("./lib/access/store.ts"),
     ]);
     if (ending) return;
     const access = new AccessStore({ stateDir, mode: config.DISCORD_ACCESS_MODE });
-    hub = startHub({ config, access, tools: TOOLS, log });
+    hub = startHub({ config, access, tools: TOOLS, log, takeover: opts.takeover });
     const pair = memoryLinkPair({ session: SessionFrameSchema, hub: HubFrameSchema }, log);
     hub.attach(pair.hub);
     session.attach(pair.session);
@@ -110,10 +113,10 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
     const path = socketPath(stateDir);
     let attempt = 0;
     const tryConnect = async () => {
-      if (ending || hub) return;
+      if (ending || takingOver) return;
       try {
         const link = await connectSocket<HubFrame, SessionFrame>(path, HubFrameSchema, log);
-        if (ending || hub) return link.close();
+        if (ending || takingOver) return link.close();
         attempt = 0;
         session.attach(link);
       } catch {
@@ -155,7 +158,7 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
       lock.acquired.then(() => {
         if (ending) return;
         log("this session now holds the Discord bot and serves the other sessions");
-        return becomeHub({ serve: true });
+        return becomeHub({ serve: true, takeover: true });
       }).catch((err) => log(`takeover failed: ${describeError(err)}`));
     }
   }

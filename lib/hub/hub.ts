@@ -29,7 +29,7 @@ import { runTool } from "../tools/run.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 import { TypingIndicator } from "../typing.ts";
 import { DiscordLink } from "./connection.ts";
-import { InboundPipeline } from "./inbound.ts";
+import { type InboundDeps, InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
 import { type ConnectedSession, SessionTable } from "./sessions.ts";
 
@@ -39,6 +39,8 @@ export interface HubOptions {
   access: AccessSource;
   tools: readonly Tool[];
   log(line: string): void;
+  /** This hub replaces one that ended (see {@link InboundDeps.takeover}). */
+  takeover?: boolean;
 }
 
 /** A running hub. */
@@ -145,7 +147,6 @@ export function startHub(opts: HubOptions): Hub {
         : sessions.size === 1
         ? sessions.list()[0]
         : undefined; // an ID no session asked for here: nobody may receive it
-      if (owner) askedBy.delete(requestId);
       target?.send({ t: "verdict", request_id: requestId, behavior });
       return Promise.resolve();
     },
@@ -168,6 +169,7 @@ export function startHub(opts: HubOptions): Hub {
     pairing,
     relay,
     stopping: () => stopping,
+    takeover: opts.takeover,
     log,
     deliver(msg: InboundMessage, missed: boolean) {
       const route = routeInbound({

@@ -11,7 +11,7 @@
  * @module
  */
 import type { AccessView } from "../bridge.ts";
-import { CATCHUP_FETCH_LIMIT, runCatchUp } from "../catchup.ts";
+import { CATCHUP_FETCH_LIMIT, CATCHUP_LIMITS, runCatchUp } from "../catchup.ts";
 import { compareSnowflakes, type CursorStore } from "../cursors.ts";
 import { RecentIds } from "../dedupe.ts";
 import type { DiscordConnection } from "../discord/client.ts";
@@ -31,6 +31,12 @@ export interface InboundDeps {
   deliver(msg: InboundMessage, missed: boolean): void;
   /** Whether the hub is shutting down. */
   stopping(): boolean;
+  /**
+   * This hub took over from one that ended: its first catch-up covers a gap
+   * of seconds that sessions were waiting through, so it delivers a whole
+   * history page per chat instead of the newest few.
+   */
+  takeover?: boolean;
   log(line: string): void;
 }
 
@@ -40,6 +46,7 @@ export class InboundPipeline {
   #recent = new RecentIds();
   #held = new Map<string, InboundMessage[]>();
   #catchUpRun: Promise<unknown> = Promise.resolve();
+  #firstCatchUp = true;
 
   constructor(deps: InboundDeps) {
     this.#deps = deps;
@@ -48,6 +55,10 @@ export class InboundPipeline {
   /** A fresh gateway session began: fetch what was missed, chat by chat. */
   catchUp(): void {
     const deps = this.#deps;
+    const limits = this.#firstCatchUp && deps.takeover
+      ? { ...CATCHUP_LIMITS, maxPerChat: CATCHUP_FETCH_LIMIT }
+      : CATCHUP_LIMITS;
+    this.#firstCatchUp = false;
     this.#catchUpRun = this.#catchUpRun.then(() => {
       const d = deps.discord();
       if (!d || deps.stopping()) return;
@@ -72,7 +83,7 @@ export class InboundPipeline {
         },
         log: deps.log,
         now: Date.now,
-      });
+      }, limits);
     });
   }
 
