@@ -29,7 +29,7 @@ import { runTool } from "../tools/run.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 import { TypingIndicator } from "../typing.ts";
 import { DiscordLink } from "./connection.ts";
-import { type InboundDeps, InboundPipeline } from "./inbound.ts";
+import { InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
 import { type ConnectedSession, SessionTable } from "./sessions.ts";
 
@@ -39,7 +39,7 @@ export interface HubOptions {
   access: AccessSource;
   tools: readonly Tool[];
   log(line: string): void;
-  /** This hub replaces one that ended (see {@link InboundDeps.takeover}). */
+  /** This hub replaces one that ended: its first catch-up covers the handover gap in full. */
   takeover?: boolean;
 }
 
