@@ -62,6 +62,10 @@ export interface DiscordConnection extends DiscordPort {
    * for catch-up. Empty for chats that are neither DMs nor guild text.
    */
   fetchRecentInbound(chatId: string, limit: number): Promise<InboundMessage[]>;
+  /** Starts a public thread (no starter message) in a guild text channel (sessions' threads). */
+  createThread(parentId: string, name: string): Promise<{ id: string }>;
+  /** Archives or unarchives a thread. */
+  setThreadArchived(threadId: string, archived: boolean): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -611,6 +615,18 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       // The same filter as live messages: catch-up must not let through
       // what the gateway path drops.
       return raw.filter(isPersonMessage).map((m) => rawToInbound(chatId, m, f));
+    },
+    async createThread(parentId, name) {
+      const raw = await rest<{ id: string }>((c) =>
+        c.rest.post(`/channels/${parentId}/threads`, {
+          body: { name, type: 11, auto_archive_duration: 10080 },
+        })
+      );
+      remember(raw.id, { kind: "guild", channelId: raw.id, parentId });
+      return { id: raw.id };
+    },
+    async setThreadArchived(threadId, archived) {
+      await rest((c) => c.rest.patch(`/channels/${threadId}`, { body: { archived } }));
     },
     async sendTyping(chatId) {
       await rest((c) => c.rest.post(`/channels/${chatId}/typing`));

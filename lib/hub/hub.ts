@@ -32,6 +32,7 @@ import { DiscordLink } from "./connection.ts";
 import { InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
 import { type ConnectedSession, SessionTable } from "./sessions.ts";
+import { SessionThreads } from "./threads.ts";
 
 /** Options for {@link startHub}. */
 export interface HubOptions {
@@ -84,8 +85,31 @@ export function startHub(opts: HubOptions): Hub {
         return answer;
       },
     },
-    onReady: () => pairing.start(),
+    onReady: () => {
+      pairing.start();
+      for (const s of sessions.list()) openThread(s);
+    },
   });
+
+  const threads = new SessionThreads({
+    stateDir: config.DISCORD_STATE_DIR,
+    discord: () => discord.connected(),
+    access: () => {
+      const view = opts.access.read();
+      return view.ok ? view.access : undefined;
+    },
+    log,
+  });
+  /** Sessions whose thread this hub has opened (or is opening). */
+  const threadOpened = new Set<string>();
+  const openThread = (s: ConnectedSession) => {
+    if (threadOpened.has(s.id) || !discord.connected()) return;
+    threadOpened.add(s.id);
+    void threads.open(s).then((id) => {
+      if (!id) threadOpened.delete(s.id);
+    });
+  };
+  const closing = new Set<Promise<void>>();
 
   const typing = new TypingIndicator({
     send: (chatId) => discord.connected()?.sendTyping(chatId) ?? Promise.resolve(),
@@ -150,6 +174,11 @@ export function startHub(opts: HubOptions): Hub {
       target?.send({ t: "verdict", request_id: requestId, behavior });
       return Promise.resolve();
     },
+    sessionChats: (req) => {
+      const owner = askedBy.get(req.request_id);
+      const thread = owner && threadOpened.has(owner) ? threads.threadOf(owner) : undefined;
+      return thread ? [thread] : [];
+    },
     lastGuildChat: () => {
       const view = opts.access.read();
       // Only while that channel is still opted in.
@@ -178,13 +207,17 @@ export function startHub(opts: HubOptions): Hub {
         content: msg.content,
         replyToId: msg.replyToId,
         sessions: sessions.list(),
-        threadOwner: () => undefined,
+        threadOwner: (chatId) => threads.ownerOf(chatId),
         sentBy: (id) => sessions.sentBy(id),
         focus: (user) => sessions.focus(user),
         lastWriter: sessions.lastWriter,
       });
       if (route.session === undefined) {
-        log(`message ${msg.id} not delivered: no session is connected (${route.why})`);
+        log(
+          route.why === "thread-closed"
+            ? `message ${msg.id} not delivered: its thread's session has ended`
+            : `message ${msg.id} not delivered: no session is connected`,
+        );
         return;
       }
       const target = sessions.get(route.session)!;
@@ -209,25 +242,27 @@ export function startHub(opts: HubOptions): Hub {
   });
 
   /** A session's view of Discord: its messages labelled and remembered as its own. */
-  const sessionPort = (port: DiscordPort, s: ConnectedSession): DiscordPort => ({
-    ...port,
-    async sendMessage(chatId, body, files) {
-      const labelled = {
-        ...body,
-        content: labelContent(body.content, s.name, sessions.labelled()),
-      };
-      const sent = await port.sendMessage(chatId, labelled, files);
-      sessions.noteSent(s.id, sent.id);
-      return sent;
-    },
-    editMessage(chatId, messageId, body) {
-      const labelled = {
-        ...body,
-        content: labelContent(body.content, s.name, sessions.labelled()),
-      };
-      return port.editMessage(chatId, messageId, labelled);
-    },
-  });
+  const sessionPort = (port: DiscordPort, s: ConnectedSession): DiscordPort => {
+    // Labels tell sessions apart in shared chats; a session's own thread needs none.
+    const label = (chatId: string, body: MessageBody): MessageBody => ({
+      ...body,
+      content: labelContent(
+        body.content,
+        s.name,
+        sessions.labelled() && threads.threadOf(s.id) !== chatId,
+      ),
+    });
+    return {
+      ...port,
+      async sendMessage(chatId, body, files) {
+        const sent = await port.sendMessage(chatId, label(chatId, body), files);
+        sessions.noteSent(s.id, sent.id);
+        return sent;
+      },
+      editMessage: (chatId, messageId, body) =>
+        port.editMessage(chatId, messageId, label(chatId, body)),
+    };
+  };
 
   const contextFor = (s: ConnectedSession): ToolContext => ({
     stateDir: config.DISCORD_STATE_DIR,
@@ -270,6 +305,8 @@ export function startHub(opts: HubOptions): Hub {
             send,
           });
           send({ t: "welcome", name: me.name });
+          // Also for sessions that connected before sessionsChannel was set.
+          for (const s of sessions.list()) openThread(s);
           if (sessions.size > 1) log(`session "${me.name}" joined (${sessions.size} connected)`);
           break;
         }
@@ -296,9 +333,15 @@ export function startHub(opts: HubOptions): Hub {
           void relay.request(req);
           break;
         }
-        case "bye":
+        case "bye": {
+          // The session ended (not a hub change): its thread is archived.
+          const id = me!.id;
+          threadOpened.delete(id);
+          const job = threads.close(id).finally(() => closing.delete(job));
+          closing.add(job);
           link.close();
           break;
+        }
       }
     };
     link.onClose = () => {
@@ -320,6 +363,11 @@ export function startHub(opts: HubOptions): Hub {
       relay.stop();
       pairing.stop();
       cursors.close();
+      // Let the threads of sessions that just ended be archived (bounded).
+      await Promise.race([
+        Promise.all(closing),
+        new Promise((r) => setTimeout(r, 1_000)),
+      ]);
       await discord.stop();
     },
   };

@@ -51,6 +51,8 @@ export interface RelayDeps {
   sendVerdict(requestId: string, behavior: "allow" | "deny"): Promise<void>;
   /** The guild channel or thread the conversation last came from (for `channel` mode). */
   lastGuildChat(): string | undefined;
+  /** Chats that get a copy whatever the mode: the asking session's own thread, if any. */
+  sessionChats?(req: PermissionRequest): string[];
   log(line: string): void;
   now?: () => number;
   /**
@@ -170,6 +172,11 @@ export class PermissionRelay {
       jobs.push(post(channel).catch((err) => this.#couldNotPost(channel, err)));
     } else if (mode === "channel") {
       this.#deps.log('permissionPrompts is "channel" but no guild conversation yet; using DMs');
+    }
+    for (const chatId of this.#deps.sessionChats?.(req) ?? []) {
+      if (posted.has(chatId)) continue;
+      posted.add(chatId);
+      jobs.push(post(chatId).catch((err) => this.#couldNotPost(chatId, err)));
     }
     if (mode !== "channel" || !channel) {
       // Each approver on their own: one who cannot be reached (DMs closed,

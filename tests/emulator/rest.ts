@@ -9,9 +9,11 @@ import type { Interactions } from "./interactions.ts";
 import type { FileInput, Messages } from "./messages.ts";
 import { rateLimitedBody, type RateLimiter } from "./ratelimit.ts";
 import type { Channel, Message, World } from "./state.ts";
+import { Intents } from "./gateway.ts";
 import {
   ApiError,
   Errors,
+  FormErrors,
   MAX_ATTACHMENTS,
   MAX_FILE_BYTES,
   parseEmoji,
@@ -428,6 +430,80 @@ export class RestApi {
         return json(200, users);
       },
     );
+    // Start Thread without Message: type 11 (public) or 12 (private, the v10 default).
+    this.#add("POST", "/channels/:channel/threads", async ({ params, body }) => {
+      const parent = this.#channel(params.channel);
+      const { json: raw } = await body();
+      const b = (raw ?? {}) as Record<string, unknown>;
+      const errors = new FormErrors();
+      if (typeof b.name !== "string" || b.name.trim().length === 0) {
+        errors.add(["name"], "BASE_TYPE_REQUIRED", "This field is required");
+      } else if (b.name.length > 100) {
+        errors.add(["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.");
+      }
+      const type = b.type ?? 12;
+      if (type !== 11 && type !== 12) {
+        errors.add(["type"], "BASE_TYPE_CHOICES", "Value must be one of {11, 12}.");
+      }
+      const archive = b.auto_archive_duration ?? 4320;
+      if (![60, 1440, 4320, 10080].includes(archive as number)) {
+        errors.add(
+          ["auto_archive_duration"],
+          "BASE_TYPE_CHOICES",
+          "Value must be one of {60, 1440, 4320, 10080}.",
+        );
+      }
+      errors.throwIfAny();
+      // Threads start from guild text (0) or announcement (5) channels only.
+      if (parent.type !== 0 && parent.type !== 5) {
+        throw new ApiError(400, {
+          message: "Cannot execute action on this channel type",
+          code: 50024,
+        });
+      }
+      const thread = world.addThread(parent.id, { name: b.name as string });
+      thread.type = type as number;
+      (thread.thread_metadata as Record<string, unknown>).auto_archive_duration = archive;
+      d.gateway.dispatch("THREAD_CREATE", { ...thread, newly_created: true }, {
+        intent: Intents.Guilds,
+      });
+      return json(201, thread);
+    });
+    // Modify Channel, for threads: name, archived, locked, auto_archive_duration.
+    this.#add("PATCH", "/channels/:channel", async ({ params, body }) => {
+      const channel = this.#channel(params.channel);
+      const { json: raw } = await body();
+      const b = (raw ?? {}) as Record<string, unknown>;
+      const errors = new FormErrors();
+      for (const key of ["archived", "locked"]) {
+        if (key in b && typeof b[key] !== "boolean") {
+          errors.add([key], "BASE_TYPE_BOOLEAN", "Must be either true or false.");
+        }
+      }
+      if ("name" in b && (typeof b.name !== "string" || !b.name || b.name.length > 100)) {
+        errors.add(["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.");
+      }
+      errors.throwIfAny();
+      const meta = channel.thread_metadata as Record<string, unknown> | undefined;
+      if (("archived" in b || "locked" in b) && !meta) {
+        throw new ApiError(400, {
+          message: "Cannot execute action on this channel type",
+          code: 50024,
+        });
+      }
+      if (typeof b.name === "string") channel.name = b.name;
+      if (meta) {
+        if (typeof b.archived === "boolean" && b.archived !== meta.archived) {
+          meta.archived = b.archived;
+          meta.archive_timestamp = new Date().toISOString();
+        }
+        if (typeof b.locked === "boolean") meta.locked = b.locked;
+      }
+      d.gateway.dispatch(meta ? "THREAD_UPDATE" : "CHANNEL_UPDATE", channel, {
+        intent: Intents.Guilds,
+      });
+      return json(200, channel);
+    });
     this.#add("POST", "/channels/:channel/typing", ({ params }) => {
       const channel = this.#channel(params.channel);
       d.messages.typing(channel, world.bot.id);
