@@ -173,10 +173,11 @@ Deno.test("unset takes one known key", () => {
   assert.match(usageError("unset", "allowFrom"), /use allow \/ remove/);
 });
 
-Deno.test("configure takes a token-shaped value or - and never quotes it back", () => {
+Deno.test("configure takes a token-shaped value, or nothing or - to read it off the command line", () => {
   assert.deepEqual(command("configure", TOKEN), { verb: "configure", token: TOKEN });
   assert.deepEqual(command("configure", "-"), { verb: "configure", fromStdin: true });
-  assert.match(usageError("configure"), /needs the bot token/);
+  assert.deepEqual(command("configure"), { verb: "configure", fromStdin: true });
+  assert.match(usageError("configure", TOKEN, "x"), /takes one token/);
   const secretish = "not-a-token-but-secret";
   const error = usageError("configure", secretish);
   assert.match(error, /does not look like a Discord bot token/);

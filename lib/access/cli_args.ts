@@ -169,14 +169,10 @@ export function parseAccessArgs(args: readonly string[]): ParsedArgs {
     case "configure":
       return withOptions(rest, "configure", {}, (o) => {
         const [token, ...extra] = o.positionals;
-        if (token === undefined) {
-          return usage(
-            "configure needs the bot token (or - to read it from standard input)",
-            "configure",
-          );
-        }
         if (extra.length) return usage("configure takes one token", "configure");
-        if (token === "-") return ok({ verb: "configure", fromStdin: true });
+        // No token (or -): read it from a hidden prompt or standard input,
+        // so it never appears in shell history or the process list.
+        if (token === undefined || token === "-") return ok({ verb: "configure", fromStdin: true });
         const bad = tokenError(token);
         if (bad) return usage(bad, "configure");
         return ok({ verb: "configure", token });

@@ -112,5 +112,5 @@ export class DiscordLink {
 }
 
 function missingTokenReason(config: Config): string {
-  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure <token>\` (stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
+  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure\` in a terminal (it prompts for the token and stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
 }
