@@ -19,6 +19,7 @@ import { describeError } from "../log.ts";
 import type { InboundMessage } from "../notification.ts";
 import type {
   ButtonClick,
+  CommandRun,
   DiscordPort,
   DiscordState,
   HistoryMessage,
@@ -39,6 +40,8 @@ import { mentionsUser, messageTime } from "./raw.ts";
 export interface DiscordHandlers {
   onMessage(msg: InboundMessage): void;
   onButton(click: ButtonClick): Promise<InteractionAnswer>;
+  /** A slash command registered by the bridge was run (answered ephemerally). */
+  onCommand?(run: CommandRun): Promise<InteractionAnswer>;
   onState(state: DiscordState): void;
   /**
    * A new gateway session started (a READY, not a resume): events sent
@@ -66,6 +69,8 @@ export interface DiscordConnection extends DiscordPort {
   createThread(parentId: string, name: string): Promise<{ id: string }>;
   /** Archives or unarchives a thread. */
   setThreadArchived(threadId: string, archived: boolean): Promise<void>;
+  /** Replaces the bot's global application (slash) commands. */
+  registerCommands(commands: unknown[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -259,6 +264,29 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     // messageCreate: discord.js drops a DM whose channel it has not cached
     // when the payload lacks `channel_type`, and builds objects we do not need.
     c.on("interactionCreate", (interaction: Interaction) => {
+      if (current() && interaction.isChatInputCommand() && handlers.onCommand) {
+        const options: Record<string, string> = {};
+        for (const o of interaction.options.data) {
+          if (typeof o.value === "string") options[o.name] = o.value;
+        }
+        handlers.onCommand({
+          name: interaction.commandName,
+          options,
+          userId: interaction.user.id,
+          userName: interaction.user.username,
+          channelId: interaction.channelId,
+        }).then(async (answer) => {
+          await interaction.reply({
+            content: answer.kind === "ephemeral" ? answer.content : answer.body.content,
+            components:
+              ((answer.kind === "ephemeral" ? answer.components : answer.body.components) ??
+                []) as never,
+            flags: MessageFlags.Ephemeral,
+            allowedMentions: { parse: [] },
+          });
+        }).catch((err) => opts.log(`could not answer a command: ${describeError(err)}`));
+        return;
+      }
       if (!current() || !interaction.isButton()) return;
       const click: ButtonClick = {
         customId: interaction.customId,
@@ -276,7 +304,11 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
             allowedMentions: { parse: [] },
           });
         } else {
-          await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+          await interaction.reply({
+            content: answer.content,
+            components: (answer.components ?? []) as never,
+            flags: MessageFlags.Ephemeral,
+          });
         }
       }).catch((err) => opts.log(`could not answer a button click: ${describeError(err)}`));
     });
@@ -624,6 +656,11 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       );
       remember(raw.id, { kind: "guild", channelId: raw.id, parentId });
       return { id: raw.id };
+    },
+    async registerCommands(commands) {
+      const appId = client.application?.id ??
+        (await rest<{ id: string }>((c) => c.rest.get("/applications/@me"))).id;
+      await rest((c) => c.rest.put(`/applications/${appId}/commands`, { body: commands }));
     },
     async setThreadArchived(threadId, archived) {
       await rest((c) => c.rest.patch(`/channels/${threadId}`, { body: { archived } }));

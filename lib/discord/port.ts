@@ -54,7 +54,17 @@ export interface ButtonClick {
 /** How the bridge answers an interaction (within Discord's 3-second window). */
 export type InteractionAnswer =
   | { kind: "update"; body: MessageBody }
-  | { kind: "ephemeral"; content: string };
+  | { kind: "ephemeral"; content: string; components?: unknown[] };
+
+/** A slash command run by a user, reduced to plain data. */
+export interface CommandRun {
+  name: string;
+  /** String options by name. */
+  options: Record<string, string>;
+  userId: string;
+  userName: string;
+  channelId: string;
+}
 
 /** Connection state, as tools and logs report it. */
 export type DiscordState =

@@ -15,7 +15,7 @@ import type { AccessSource } from "../bridge.ts";
 import type { Access } from "../access/schema.ts";
 import type { Config } from "../config.ts";
 import { CursorStore } from "../cursors.ts";
-import type { DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
+import type { CommandRun, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
 import { groupFor } from "../gate.ts";
 import type { HubLink } from "../link/link.ts";
 import { PROTOCOL_VERSION } from "../link/protocol.ts";
@@ -33,6 +33,7 @@ import { InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
 import { type ConnectedSession, SessionTable } from "./sessions.ts";
 import { SessionThreads } from "./threads.ts";
+import { parseFocusButton, renderSessionList, SESSION_COMMANDS } from "./commands.ts";
 
 /** Options for {@link startHub}. */
 export interface HubOptions {
@@ -66,6 +67,7 @@ export function startHub(opts: HubOptions): Hub {
   let stopping = false;
   let lastGuildChat: string | undefined;
   let lastGuildParent: string | undefined;
+  let commandsRegistered = false;
 
   const discord: DiscordLink = new DiscordLink({
     config,
@@ -73,7 +75,10 @@ export function startHub(opts: HubOptions): Hub {
     handlers: {
       onMessage: (m) => inbound.onMessage(m),
       onFreshSession: () => inbound.catchUp(),
+      onCommand: (run) => Promise.resolve(answerCommand(run)),
       onButton: async (click): Promise<InteractionAnswer> => {
+        const focusName = parseFocusButton(click.customId);
+        if (focusName !== undefined) return focusAnswer(click.userId, focusName, true);
         const answer = await relay.click(click);
         const owner = ownerName(parseButtonId(click.customId)?.requestId);
         if (answer.kind === "update" && owner && answer.body.content) {
@@ -87,6 +92,13 @@ export function startHub(opts: HubOptions): Hub {
     },
     onReady: () => {
       pairing.start();
+      if (!commandsRegistered) {
+        commandsRegistered = true;
+        discord.connected()?.registerCommands(SESSION_COMMANDS).catch((err) => {
+          commandsRegistered = false;
+          log(`could not register the /sessions and /focus commands: ${describeError(err)}`);
+        });
+      }
       for (const s of sessions.list()) openThread(s);
     },
   });
@@ -277,6 +289,53 @@ export function startHub(opts: HubOptions): Hub {
     discord: async () => sessionPort(await discord.forTool(), s),
     onSent: (chatId) => typing.stop(chatId),
   });
+
+  /** Only approvers see and steer sessions. */
+  const isApprover = (userId: string): boolean => {
+    const view = opts.access.read();
+    return view.ok && view.access.allowFrom.includes(userId);
+  };
+  const NOT_AUTHORIZED: InteractionAnswer = {
+    kind: "ephemeral",
+    content: "You are not authorized to see or steer the sessions of this bot.",
+  };
+  const focusAnswer = (userId: string, name: string, viaButton: boolean): InteractionAnswer => {
+    if (!isApprover(userId)) return NOT_AUTHORIZED;
+    const target = sessions.byName(name);
+    if (!target) {
+      const names = sessions.list().map((s) => s.name).join(", ") || "none";
+      return {
+        kind: "ephemeral",
+        content: `No session is called "${name}" (connected: ${names}).`,
+      };
+    }
+    sessions.setFocus(userId, target.id);
+    const content = `Your messages now go to **${target.name}**.`;
+    return viaButton ? { kind: "update", body: { content, components: [] } } : {
+      kind: "ephemeral",
+      content,
+    };
+  };
+  const answerCommand = (run: CommandRun): InteractionAnswer => {
+    if (!isApprover(run.userId)) return NOT_AUTHORIZED;
+    if (run.name === "focus") return focusAnswer(run.userId, run.options.name ?? "", false);
+    if (run.name !== "sessions") return { kind: "ephemeral", content: "Unknown command." };
+    const open = new Set(relay.openRequests());
+    const pending = (id: string) =>
+      [...askedBy].filter(([req, owner]) => owner === id && open.has(req)).length;
+    const focused = sessions.focus(run.userId) ?? sessions.lastWriter ?? sessions.list()[0]?.id;
+    const { content, components } = renderSessionList(
+      sessions.list().map((s) => ({
+        name: s.name,
+        project: s.project,
+        lastActiveAt: s.lastActiveAt,
+        pendingPrompts: pending(s.id),
+        focused: s.id === focused,
+      })),
+      Date.now(),
+    );
+    return { kind: "ephemeral", content, components };
+  };
 
   const attach = (link: HubLink) => {
     let me: ConnectedSession | undefined;
