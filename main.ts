@@ -72,7 +72,7 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
   let takingOver = false;
 
   // The session side: MCP on stdio, answered at once.
-  const session: Session = await startSession({
+  const session: Session = startSession({
     identity: identityFrom(env, safeCwd()),
     tools: TOOLS,
     log,

@@ -225,7 +225,10 @@ Deno.test(
         });
         assert(react.isError);
       }
-      const posts = w.emu.requests.filter((q) => q.method === "POST" || q.method === "PUT");
+      // (The /sessions and /focus command registration is the bot's own PUT, not a send.)
+      const posts = w.emu.requests.filter((q) =>
+        (q.method === "POST" || q.method === "PUT") && !q.path.startsWith("/applications/")
+      );
       assertEquals(posts.length, before);
       assertEquals(w.emu.messages(w.malloryDm).length, 0);
     }),

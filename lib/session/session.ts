@@ -14,8 +14,8 @@
 import { describeError } from "../log.ts";
 import type { SessionLink } from "../link/link.ts";
 import { PROTOCOL_VERSION } from "../link/protocol.ts";
-import { createMcpServer, type McpBridge } from "../mcp/server.ts";
-import { DenoStdioTransport } from "../mcp/stdio_transport.ts";
+import { INSTRUCTIONS } from "../instructions.ts";
+import { ChannelServer } from "./mcp_stdio.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { SessionIdentity } from "./identity.ts";
@@ -38,7 +38,7 @@ export interface SessionOptions {
 
 /** A running session. */
 export interface Session {
-  mcp: McpBridge;
+  mcp: ChannelServer;
   /** Resolves once the MCP handshake is done (or after a grace period). */
   handshakeDone: Promise<void>;
   /** Uses `link` to reach the hub from now on; introduces the session. */
@@ -52,7 +52,7 @@ export interface Session {
 }
 
 /** Starts the MCP server on stdio; the hub is attached later. */
-export async function startSession(opts: SessionOptions): Promise<Session> {
+export function startSession(opts: SessionOptions): Session {
   const { log } = opts;
   let link: SessionLink | undefined;
   let name: string | undefined;
@@ -91,9 +91,10 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
     });
   };
 
-  const mcp = createMcpServer({
+  const mcp = new ChannelServer({
+    instructions: INSTRUCTIONS,
     tools: opts.tools,
-    execute,
+    callTool: execute,
     log,
     onPermissionRequest(req) {
       openRequests.set(req.request_id, req);
@@ -104,15 +105,13 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
     },
   });
 
-  const transport = new DenoStdioTransport();
-  transport.onclose = () => opts.onEnd("stdin closed");
-  transport.onerror = (err) => log(`MCP transport: ${describeError(err)}`);
+  mcp.onclose = () => opts.onEnd("stdin closed");
   const handshakeDone = new Promise<void>((resolve) => {
-    mcp.server.oninitialized = () => resolve();
+    mcp.oninitialized = () => resolve();
     const grace = setTimeout(resolve, opts.handshakeGraceMs ?? 750);
     Deno.unrefTimer(grace);
   });
-  await mcp.server.connect(transport);
+  mcp.start();
 
   const session: Session = {
     mcp,
@@ -130,13 +129,19 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
             name = frame.name;
             break;
           case "event":
-            mcp.sendEvent({ content: frame.content, meta: frame.meta }).catch((err) =>
+            mcp.notify("notifications/claude/channel", {
+              content: frame.content,
+              meta: frame.meta,
+            }).catch((err) =>
               log(`could not deliver a message to Claude Code: ${describeError(err)}`)
             );
             break;
           case "verdict":
             openRequests.delete(frame.request_id);
-            mcp.sendVerdict(frame.request_id, frame.behavior).catch((err) =>
+            mcp.notify("notifications/claude/channel/permission", {
+              request_id: frame.request_id,
+              behavior: frame.behavior,
+            }).catch((err) =>
               log(`could not send verdict for ${frame.request_id}: ${describeError(err)}`)
             );
             break;
@@ -186,7 +191,7 @@ export async function startSession(opts: SessionOptions): Promise<Session> {
         await new Promise((r) => setTimeout(r, 20));
         l.close();
       }
-      await mcp.server.close().catch(() => {});
+      await mcp.close();
     },
   };
   return session;
