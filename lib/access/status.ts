@@ -22,6 +22,10 @@ const DELIVERY_KEYS = [
   "chunkMode",
   "permissionPrompts",
   "permissionTimeoutSeconds",
+  "maxReplyMessages",
+  "statusReactions",
+  "reactionEvents",
+  "editEvents",
 ] as const;
 
 /** Renders the status report for `access` as of `now`. */

@@ -85,6 +85,8 @@ export interface DiscordPort {
   sendMessage(chatId: string, body: MessageBody, files?: FileUpload[]): Promise<{ id: string }>;
   editMessage(chatId: string, messageId: string, body: MessageBody): Promise<{ id: string }>;
   addReaction(chatId: string, messageId: string, emoji: string): Promise<void>;
+  /** Takes the bot's own reaction off a message (status reactions). */
+  removeReaction?(chatId: string, messageId: string, emoji: string): Promise<void>;
   fetchMessages(
     chatId: string,
     opts: { limit: number; after?: string },

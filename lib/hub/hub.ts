@@ -28,6 +28,8 @@ import { parseButtonId } from "../permission/verdict.ts";
 import { runTool } from "../tools/run.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 import { TypingIndicator } from "../typing.ts";
+import { NativeEvents, reportToolFailures } from "../native/events.ts";
+import type { ChannelEvent } from "../notification.ts";
 import { DiscordLink } from "./connection.ts";
 import { InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
@@ -75,6 +77,14 @@ export function startHub(opts: HubOptions): Hub {
     handlers: {
       onMessage: (m) => inbound.onMessage(m),
       onFreshSession: () => inbound.catchUp(),
+      onEdit: (msg) =>
+        void native.edited(msg).catch((err) =>
+          log(`could not deliver an edit: ${describeError(err)}`)
+        ),
+      onReaction: (r, excerpt) =>
+        void native.reacted(r, excerpt).catch((err) =>
+          log(`could not deliver a reaction: ${describeError(err)}`)
+        ),
       onCommand: (run) => Promise.resolve(answerCommand(run)),
       onButton: async (click): Promise<InteractionAnswer> => {
         const focusName = parseFocusButton(click.customId);
@@ -128,6 +138,35 @@ export function startHub(opts: HubOptions): Hub {
     intervalMs: config.DISCORD_TYPING_INTERVAL_MS,
     maxMs: config.DISCORD_TYPING_MAX_MS,
   });
+
+  /** Which session each delivered message went to (edits of it follow it there). */
+  const deliveredTo = new Map<string, string>();
+  /**
+   * Where an edit or a reaction goes: to the session that received the
+   * edited message, or that sent the message reacted to; with one session,
+   * to it. Otherwise nowhere: no session reads what was not meant for it.
+   */
+  const nativeTarget = (ev: ChannelEvent): ConnectedSession | undefined => {
+    const id = ev.meta.message_id;
+    const owner = (id && (deliveredTo.get(id) ?? sessions.sentBy(id))) || undefined;
+    if (owner) return sessions.get(owner);
+    return sessions.size === 1 ? sessions.list()[0] : undefined;
+  };
+  // Discord-native events (issue 14): reactions, edits, status reactions.
+  const native: NativeEvents = new NativeEvents({
+    access: () => {
+      const v = opts.access.read();
+      return v.ok ? v : undefined;
+    },
+    sendEvent: (ev) => {
+      const target = nativeTarget(ev);
+      target?.send({ t: "event", content: ev.content, meta: ev.meta });
+      return Promise.resolve();
+    },
+    discord: () => discord.connected(),
+    log,
+  });
+  const tools = reportToolFailures(opts.tools, (chatId) => native.toolFailed(chatId));
 
   const readAccess = (): Access => {
     const view = opts.access.read();
@@ -241,6 +280,9 @@ export function startHub(opts: HubOptions): Hub {
       }
       const event = toChannelEvent({ ...msg, content: route.content }, { missed });
       target.send({ t: "event", content: event.content, meta: event.meta });
+      deliveredTo.set(msg.id, target.id);
+      if (deliveredTo.size > 5_000) deliveredTo.delete(deliveredTo.keys().next().value!);
+      native.delivered(msg, event);
       typing.start(msg.channelId);
       const ack = opts.access.read();
       const emoji = ack.ok ? ack.access.ackReaction : undefined;
@@ -287,7 +329,10 @@ export function startHub(opts: HubOptions): Hub {
       return { ...a, textChunkLimit: limit };
     },
     discord: async () => sessionPort(await discord.forTool(), s),
-    onSent: (chatId) => typing.stop(chatId),
+    onSent: (chatId) => {
+      typing.stop(chatId);
+      native.replied(chatId);
+    },
   });
 
   /** Only approvers see and steer sessions. */
@@ -372,7 +417,7 @@ export function startHub(opts: HubOptions): Hub {
         case "tool": {
           const s = me!;
           sessions.touch(s.id);
-          void runTool(opts.tools, contextFor(s), frame.name, frame.args, log).then((out) =>
+          void runTool(tools, contextFor(s), frame.name, frame.args, log).then((out) =>
             send({ t: "result", id: frame.id, text: out.text, isError: out.isError })
           );
           break;
