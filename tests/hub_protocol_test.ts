@@ -156,3 +156,47 @@ Deno.test("the start task may reach the socket and nothing else local: --allow-n
   assertEquals(socketAllowList(undefined, () => undefined), []);
   assertEquals(socketPath("/s/discord/"), "/s/discord/sessions.sock");
 });
+
+Deno.test("the session's MCP server negotiates exactly the revisions MCP SDK 1.x does", async () => {
+  const sdk = await import("@modelcontextprotocol/sdk/types.js");
+  const { SUPPORTED_PROTOCOL_VERSIONS } = await import("../lib/session/mcp_stdio.ts");
+  assertEquals([...SUPPORTED_PROTOCOL_VERSIONS], sdk.SUPPORTED_PROTOCOL_VERSIONS);
+  assertEquals(SUPPORTED_PROTOCOL_VERSIONS[0], sdk.LATEST_PROTOCOL_VERSION);
+  // Channels are off from 2026-07-28 on (HOST-CONTRACT.md): never negotiate it.
+  assert(!SUPPORTED_PROTOCOL_VERSIONS.some((v) => v >= "2026-07-28"));
+});
+
+Deno.test("a session-only process loads neither discord.js nor the MCP SDK", async () => {
+  // The static module graph of main.ts, without the hub (imported dynamically by the lock holder).
+  const out = await new Deno.Command("deno", {
+    args: ["info", "--json", "main.ts"],
+    cwd: new URL("../", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  const graph = JSON.parse(new TextDecoder().decode(out.stdout)) as {
+    modules: {
+      specifier: string;
+      dependencies?: { specifier: string; code?: { specifier?: string }; isDynamic?: boolean }[];
+    }[];
+  };
+  const bySpec = new Map(graph.modules.map((m) => [m.specifier, m]));
+  const root = graph.modules.find((m) => m.specifier.endsWith("/main.ts"))!.specifier;
+  const seen = new Set<string>();
+  const queue = [root];
+  while (queue.length) {
+    const spec = queue.pop()!;
+    if (seen.has(spec)) continue;
+    seen.add(spec);
+    for (const d of bySpec.get(spec)?.dependencies ?? []) {
+      if (d.isDynamic || !d.code?.specifier) continue; // type-only imports have no code edge
+      queue.push(d.code.specifier);
+    }
+  }
+  const loaded = [...seen];
+  assert(loaded.some((s) => s.endsWith("/lib/session/session.ts")), "walked the graph");
+  assert(
+    !loaded.some((s) => /discord\.js|modelcontextprotocol|\/lib\/hub\//.test(s)),
+    loaded.filter((s) => /npm|hub/.test(s)).join("\n"),
+  );
+});
