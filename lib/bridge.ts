@@ -7,12 +7,13 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access } from "./access/schema.ts";
 import type { PairingStore } from "./pairing_flow.ts";
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /**

@@ -158,7 +158,10 @@ Deno.test("set validates each key's value type and range", () => {
   assert.match(usageError("set", "permissionTimeoutSeconds", "0"), /Too small/);
   assert.match(usageError("set", "mentionPatterns", "claude"), /JSON array/);
   assert.match(usageError("set", "mentionPatterns", '["a", 1]'), /array of strings/);
-  assert.match(usageError("set", "mentionPatterns", '["(a+)+"]'), /"\(a\+\)\+" nests/);
+  assert.match(usageError("set", "mentionPatterns", '["(a)\\\\1"]'), /uses a backreference/);
+  assert.match(usageError("set", "mentionPatterns", '["hi(?=!)"]'), /lookahead or lookbehind/);
+  const many = JSON.stringify(Array.from({ length: 8 }, (_, i) => `(.?){100}#${i}`));
+  assert.match(usageError("set", "mentionPatterns", many), /"\(\.\?\)\{100\}#\d" does not fit/);
   assert.match(usageError("set", "mentionPatterns", '["[bad"]'), /not a valid regular/);
   assert.match(usageError("set", "replyToMode", "all", "extra"), /one value/);
 });

@@ -8,7 +8,7 @@
  */
 import { type Access, AccessSchema, type DmPolicy, DmPolicySchema } from "./schema.ts";
 import { isSnowflake } from "./ids.ts";
-import { checkMentionPattern } from "./patterns.ts";
+import { compileMentionPatterns } from "./patterns.ts";
 
 /** Top-level keys `set`/`unset` may change (the rest have dedicated verbs). */
 export const SETTABLE_KEYS = [
@@ -211,10 +211,9 @@ export function parseSetting(
     if (!Array.isArray(candidate) || !candidate.every((p) => typeof p === "string")) {
       return { error: "mentionPatterns must be a JSON array of strings" };
     }
-    for (const pattern of candidate as string[]) {
-      const check = checkMentionPattern(pattern);
-      if (!check.ok) return { error: `pattern ${JSON.stringify(pattern)} ${check.reason}` };
-    }
+    // The bridge's own verdict, the patterns' shared size budget included.
+    const [first] = compileMentionPatterns(candidate as string[]).rejected;
+    if (first) return { error: `pattern ${JSON.stringify(first.pattern)} ${first.reason}` };
   } else if (key === "ackReaction") {
     // Reaction emoji are short and have no spaces; anything else is a typo
     // (or text meant for another key) that Discord would reject on every message.

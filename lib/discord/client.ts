@@ -314,20 +314,33 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
         guildId: interaction.guildId ?? undefined,
       };
       handlers.onButton(click).then(async (answer) => {
-        if (answer.kind === "update") {
-          await interaction.update({
-            content: answer.body.content,
-            components: (answer.body.components ?? []) as never,
-            allowedMentions: { parse: [] },
-          });
-        } else {
-          await interaction.reply({
-            content: answer.content,
-            components: (answer.components ?? []) as never,
-            flags: MessageFlags.Ephemeral,
-          });
+        try {
+          if (answer.kind === "update") {
+            await interaction.update({
+              content: answer.body.content,
+              components: (answer.body.components ?? []) as never,
+              allowedMentions: { parse: [] },
+            });
+          } else {
+            await interaction.reply({
+              content: answer.content,
+              components: (answer.components ?? []) as never,
+              flags: MessageFlags.Ephemeral,
+            });
+          }
+        } catch (err) {
+          opts.log(`could not answer a button click: ${describeError(err)}`);
+          // A late click (10062): the message must still show the outcome.
+          if (answer.kind === "update" && answer.patchIfRefused) {
+            await rest((c) =>
+              c.rest.patch(`/channels/${click.channelId}/messages/${click.messageId}`, {
+                body: sendable(answer.body),
+              })
+            );
+            opts.log("updated the clicked message over REST instead");
+          }
         }
-      }).catch((err) => opts.log(`could not answer a button click: ${describeError(err)}`));
+      }).catch((err) => opts.log(`could not update a clicked message: ${describeError(err)}`));
     });
 
     // shardReady fires for every READY (the first and each re-identify after
@@ -784,6 +797,7 @@ function toHistory(m: RawMessage): HistoryMessage {
     timestamp: messageTime(m.timestamp, m.id),
     authorId: m.author.id,
     authorName: m.author.username,
+    authorIsBot: m.author.bot === true || !!m.webhook_id,
     content: m.content ?? "",
     attachments: (m.attachments ?? []).map(toAttachment),
     hasComponents: Array.isArray(m.components) && m.components.length > 0,

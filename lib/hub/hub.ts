@@ -23,7 +23,9 @@ import { describeError } from "../log.ts";
 import { type InboundMessage, toChannelEvent } from "../notification.ts";
 import { PairingFlow } from "../pairing_flow.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
+import { PromptLedger } from "../permission/ledger.ts";
 import { PermissionRelay } from "../permission/relay.ts";
+import { withholdQuote } from "../tools/author_gate.ts";
 import { parseButtonId } from "../permission/verdict.ts";
 import { runTool } from "../tools/run.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
@@ -102,6 +104,7 @@ export function startHub(opts: HubOptions): Hub {
     },
     onReady: () => {
       pairing.start();
+      void relay.recover();
       if (!commandsRegistered) {
         commandsRegistered = true;
         discord.connected()?.registerCommands(SESSION_COMMANDS).catch((err) => {
@@ -225,6 +228,7 @@ export function startHub(opts: HubOptions): Hub {
       target?.send({ t: "verdict", request_id: requestId, behavior });
       return Promise.resolve();
     },
+    ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
     sessionChats: (req) => {
       const owner = askedBy.get(req.request_id);
       const thread = owner && threadOpened.has(owner) ? threads.threadOf(owner) : undefined;
@@ -278,7 +282,9 @@ export function startHub(opts: HubOptions): Hub {
         lastGuildChat = msg.channelId;
         lastGuildParent = msg.parentId;
       }
-      const event = toChannelEvent({ ...msg, content: route.content }, { missed });
+      const view = opts.access.read();
+      const shown = view.ok ? withholdQuote(view.access, msg) : msg;
+      const event = toChannelEvent({ ...shown, content: route.content }, { missed });
       target.send({ t: "event", content: event.content, meta: event.meta });
       deliveredTo.set(msg.id, target.id);
       if (deliveredTo.size > 5_000) deliveredTo.delete(deliveredTo.keys().next().value!);

@@ -12,12 +12,14 @@
  *
  * @module
  */
+import type { MentionPattern } from "../access/patterns.ts";
 import type { Access } from "../access/schema.ts";
 import type { ReactionFacts } from "../discord/raw.ts";
 import { decideInbound, type InboundFacts } from "../gate.ts";
 import type { ChannelEvent, InboundMessage } from "../notification.ts";
 import { toChannelEvent } from "../notification.ts";
 import { cleanMetaValue, cutUnits, shapeMeta } from "../text/sanitize.ts";
+import { withholdQuote } from "../tools/author_gate.ts";
 import type { Tool } from "../tools/tool.ts";
 
 /** Default status reactions. */
@@ -54,7 +56,7 @@ export function reactionAllowed(
   access: Access,
   r: ReactionFacts,
   parentId: string | undefined,
-  patterns: readonly RegExp[] = [],
+  patterns: readonly MentionPattern[] = [],
 ): boolean {
   if (access.reactionEvents === false || !r.onBotMessage) return false;
   // Approvers only: anyone else's thumbs-up is not an answer.
@@ -76,7 +78,7 @@ export function reactionAllowed(
 export function editAllowed(
   access: Access,
   msg: InboundMessage,
-  patterns: readonly RegExp[] = [],
+  patterns: readonly MentionPattern[] = [],
 ): boolean {
   if (access.editEvents === false) return false;
   if (!access.allowFrom.includes(msg.authorId)) return false;
@@ -156,7 +158,7 @@ export class DeliveredLog {
 /** What {@link NativeEvents} needs from the bridge. */
 export interface NativeDeps {
   /** The current access configuration and mention patterns, or undefined when unusable. */
-  access(): { access: Access; mentionPatterns: RegExp[] } | undefined;
+  access(): { access: Access; mentionPatterns: readonly MentionPattern[] } | undefined;
   /** Sends a channel event to Claude Code. */
   sendEvent(ev: ChannelEvent): Promise<void>;
   /** The bridge's Discord connection, when connected. */
@@ -227,7 +229,7 @@ export class NativeEvents {
   async edited(msg: InboundMessage): Promise<void> {
     const view = this.#deps.access();
     if (!view || !editAllowed(view.access, msg, view.mentionPatterns)) return;
-    const ev = toChannelEvent(msg, { edited: true });
+    const ev = toChannelEvent(withholdQuote(view.access, msg), { edited: true });
     const now = this.#now();
     if (!this.#delivered.isEdit(msg.id, ev.content, now)) return;
     if (!this.#editRate.allow(msg.authorId, now)) return this.#dropped("edit");

@@ -146,7 +146,7 @@ export interface DiscordEmulator {
   ): Promise<InteractionOutcome>;
   /** Clicks a button on a bot message (or on an ephemeral response the user saw) as a user. */
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome>;
   /** Stored channel history, oldest first (excludes ephemeral). */
   messages(channelId: string): Message[];
@@ -530,7 +530,7 @@ class Emulator implements DiscordEmulator {
   }
 
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome> {
     return this.#interactions.clickButton(opts);
   }
