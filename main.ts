@@ -71,6 +71,25 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
   /** Set once this process starts becoming the hub: it stops looking for another. */
   let takingOver = false;
 
+  /**
+   * Ends this process: says goodbye to the hub, stops the hub if this is it,
+   * releases the lock. Declared first: Claude Code may go away at any moment,
+   * even while this process is still becoming the hub.
+   */
+  async function end(reason: string): Promise<void> {
+    if (ending) return;
+    ending = true;
+    log(`shutting down (${reason})`);
+    // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
+    const hardStop = setTimeout(() => Deno.exit(0), 1_500);
+    server?.close();
+    await session.close();
+    await hub?.stop();
+    clearTimeout(hardStop);
+    lock?.release();
+    Deno.exit(0);
+  }
+
   // The session side: MCP on stdio, answered at once.
   const session: Session = startSession({
     identity: identityFrom(env, safeCwd()),
@@ -78,6 +97,16 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
     log,
     onEnd: (reason) => void end(reason),
   });
+
+  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
+    try {
+      Deno.addSignalListener(signal, () => void end(signal));
+    } catch {
+      // Signal not supported on this platform.
+    }
+  }
+  // Claude Code killed with SIGKILL may leave our stdin open: watch for it.
+  watchParent((reason) => void end(reason));
 
   /** The hub side, in this process: loaded only here (discord.js comes with its login). */
   const becomeHub = async (opts: { serve: boolean; blocked?: string; takeover?: boolean }) => {
@@ -165,32 +194,8 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
   // The kernel drops the lock on any exit; this also removes the file.
   globalThis.addEventListener("unload", () => lock?.release());
 
-  let resolveClosed!: () => void;
-  const closed = new Promise<void>((r) => resolveClosed = r);
-  const end = async (reason: string) => {
-    if (ending) return;
-    ending = true;
-    log(`shutting down (${reason})`);
-    // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
-    const hardStop = setTimeout(() => Deno.exit(0), 1_500);
-    server?.close();
-    await session.close();
-    await hub?.stop();
-    clearTimeout(hardStop);
-    resolveClosed();
-  };
-  for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
-    try {
-      Deno.addSignalListener(signal, () => void end(signal));
-    } catch {
-      // Signal not supported on this platform.
-    }
-  }
-  // Claude Code killed with SIGKILL may leave our stdin open: watch for it.
-  watchParent((reason) => void end(reason));
-  await closed;
-  lock?.release();
-  Deno.exit(0);
+  // Runs until end() exits the process.
+  await new Promise<never>(() => {});
 }
 
 /** Serves the session socket for `hub`. */
