@@ -40,6 +40,7 @@ import { type Session, startSession } from "./lib/session/session.ts";
 import { TOOLS } from "./lib/tools/mod.ts";
 import type { Hub } from "./lib/hub/hub.ts";
 import type { HubFrame, SessionFrame } from "./lib/link/protocol.ts";
+import { deliveryProblems, describeProblem } from "./lib/diagnose/delivery.ts";
 
 /** How often a session looks for a hub while none answers on the socket. */
 const RECONNECT_MS = 100;
@@ -90,9 +91,14 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
     Deno.exit(0);
   }
 
+  // Why this session's Claude Code will (or may) drop our events (lib/diagnose).
+  const problems = deliveryProblems(env);
+  for (const problem of problems) log(describeProblem(problem));
+
   // The session side: MCP on stdio, answered at once.
   const session: Session = startSession({
     identity: identityFrom(env, safeCwd()),
+    problems,
     tools: TOOLS,
     log,
     onEnd: (reason) => void end(reason),

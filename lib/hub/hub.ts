@@ -79,6 +79,7 @@ export function startHub(opts: HubOptions): Hub {
     handlers: {
       onMessage: (m) => inbound.onMessage(m),
       onFreshSession: () => inbound.catchUp(),
+      onSessionStart: () => inbound.holdAll(),
       onEdit: (msg) =>
         void native.edited(msg).catch((err) =>
           log(`could not deliver an edit: ${describeError(err)}`)
@@ -243,19 +244,20 @@ export function startHub(opts: HubOptions): Hub {
     log,
   });
   const pairing = new PairingFlow(opts.access, () => discord.connected(), log);
-  // Read when the hub starts, i.e. once this process holds the instance lock.
-  const cursors = new CursorStore(config.DISCORD_STATE_DIR, { log });
+  // Opened at login, i.e. once this process holds the instance lock and may
+  // log in: a hub kept off Discord (Windows fallback) never reads or writes them.
+  let cursors: CursorStore | undefined;
 
   const inbound: InboundPipeline = new InboundPipeline({
     access: () => opts.access.read(),
     discord: () => discord.connected(),
-    cursors,
+    cursors: () => cursors,
     pairing,
     relay,
     stopping: () => stopping,
     takeover: opts.takeover,
     log,
-    deliver(msg: InboundMessage, missed: boolean) {
+    deliver(msg: InboundMessage, missed: boolean, delivery) {
       const route = routeInbound({
         chatId: msg.channelId,
         authorId: msg.authorId,
@@ -268,6 +270,9 @@ export function startHub(opts: HubOptions): Hub {
         lastWriter: sessions.lastWriter,
       });
       if (route.session === undefined) {
+        // Nobody to hand it to: a closed thread's message is settled; with no
+        // session at all it stays unsettled, so the next hub catches it up.
+        if (route.why === "thread-closed") delivery?.done();
         log(
           route.why === "thread-closed"
             ? `message ${msg.id} not delivered: its thread's session has ended`
@@ -285,11 +290,25 @@ export function startHub(opts: HubOptions): Hub {
       const view = opts.access.read();
       const shown = view.ok ? withholdQuote(view.access, msg) : msg;
       const event = toChannelEvent({ ...shown, content: route.content }, { missed });
+      // An earlier hub died between journaling and handing this one on: say so.
+      if (delivery?.repeat) event.meta = { ...event.meta, possible_duplicate: "true" };
       target.send({ t: "event", content: event.content, meta: event.meta });
+      delivery?.done();
       deliveredTo.set(msg.id, target.id);
       if (deliveredTo.size > 5_000) deliveredTo.delete(deliveredTo.keys().next().value!);
       native.delivered(msg, event);
-      typing.start(msg.channelId);
+      // Known to be dropped by that session's Claude Code: tell each approver
+      // once rather than show typing forever.
+      const notice = view.ok
+        ? target.dropNotice.firstFor(msg.authorId, view.access.allowFrom)
+        : undefined;
+      const d0 = discord.connected();
+      if (notice && d0) {
+        void d0.sendMessage(msg.channelId, { content: notice }).catch((err) => {
+          log(`could not tell ${msg.authorId} that messages are dropped: ${describeError(err)}`);
+        });
+      }
+      if (!target.dropNotice.active) typing.start(msg.channelId);
       const ack = opts.access.read();
       const emoji = ack.ok ? ack.access.ackReaction : undefined;
       const d = discord.connected();
@@ -412,6 +431,7 @@ export function startHub(opts: HubOptions): Hub {
             name: frame.name,
             project: frame.project,
             pid: frame.pid,
+            problems: frame.problems,
             send,
           });
           send({ t: "welcome", name: me.name });
@@ -464,7 +484,12 @@ export function startHub(opts: HubOptions): Hub {
   return {
     attach,
     sessions,
-    login: () => discord.login(),
+    login: () => {
+      // Read now, not at process start: a process that waited for the lock
+      // sees what the one before it delivered.
+      cursors ??= new CursorStore(config.DISCORD_STATE_DIR, { log });
+      return discord.login();
+    },
     block: (reason) => discord.block(reason),
     async stop() {
       if (stopping) return;
@@ -472,7 +497,7 @@ export function startHub(opts: HubOptions): Hub {
       typing.stopAll();
       relay.stop();
       pairing.stop();
-      cursors.close();
+      cursors?.close();
       // Let the threads of sessions that just ended be archived (bounded).
       await Promise.race([
         Promise.all(closing),

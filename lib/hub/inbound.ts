@@ -12,7 +12,8 @@
  */
 import type { AccessView } from "../bridge.ts";
 import { CATCHUP_FETCH_LIMIT, CATCHUP_LIMITS, runCatchUp } from "../catchup.ts";
-import { compareSnowflakes, type CursorStore } from "../cursors.ts";
+import type { CursorStore, Delivery } from "../cursors.ts";
+import { LiveHold } from "../live_hold.ts";
 import { RecentIds } from "../dedupe.ts";
 import type { DiscordConnection } from "../discord/client.ts";
 import { checkOutbound, decideInbound } from "../gate.ts";
@@ -24,11 +25,15 @@ import type { PermissionRelay } from "../permission/relay.ts";
 export interface InboundDeps {
   access(): AccessView;
   discord(): DiscordConnection | undefined;
-  cursors: CursorStore;
+  /** Open once this process holds the bot (read at lock time, never by a waiting process). */
+  cursors(): CursorStore | undefined;
   pairing: PairingFlow;
   relay: PermissionRelay;
-  /** A message that passed every check: route it to a session. */
-  deliver(msg: InboundMessage, missed: boolean): void;
+  /**
+   * A message that passed every check: route it to a session, then call
+   * `delivery.done()` once its event was handed to that session's link.
+   */
+  deliver(msg: InboundMessage, missed: boolean, delivery: Delivery | undefined): void;
   /** Whether the hub is shutting down. */
   stopping(): boolean;
   /**
@@ -44,12 +49,18 @@ export interface InboundDeps {
 export class InboundPipeline {
   #deps: InboundDeps;
   #recent = new RecentIds();
-  #held = new Map<string, InboundMessage[]>();
+  #hold: LiveHold<InboundMessage>;
   #catchUpRun: Promise<unknown> = Promise.resolve();
   #firstCatchUp = true;
 
   constructor(deps: InboundDeps) {
     this.#deps = deps;
+    this.#hold = new LiveHold<InboundMessage>({ deliver: (m) => this.onMessage(m), log: deps.log });
+  }
+
+  /** A gateway session (re)started: live messages wait until catch-up planned its chats. */
+  holdAll(): void {
+    this.#hold.holdAll();
   }
 
   /** A fresh gateway session began: fetch what was missed, chat by chat. */
@@ -61,26 +72,27 @@ export class InboundPipeline {
     this.#firstCatchUp = false;
     this.#catchUpRun = this.#catchUpRun.then(() => {
       const d = deps.discord();
-      if (!d || deps.stopping()) return;
+      if (!d || deps.stopping()) {
+        this.#hold.releaseAll();
+        return;
+      }
       const gate = (m: InboundMessage) => {
         const v = deps.access();
         return v.ok && decideInbound(v.access, m, v.mentionPatterns).action === "deliver";
       };
       return runCatchUp({
-        cursors: deps.cursors.entries(),
+        cursors: deps.cursors()?.entries() ?? [],
         chatAllowed: async (chatId) => {
           const v = deps.access();
           return v.ok && checkOutbound(v.access, await d.chatFacts(chatId)) === undefined;
         },
         fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
         wouldDeliver: gate,
-        deliver: (m) => this.onMessage(m, true),
-        hold: (chatId) => void (this.#held.has(chatId) || this.#held.set(chatId, [])),
-        release: (chatId) => {
-          const queued = this.#held.get(chatId) ?? [];
-          this.#held.delete(chatId);
-          queued.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => this.onMessage(m));
-        },
+        // A live copy waiting in the hold goes out as live, on release.
+        deliver: (m) => this.#hold.holds(m.channelId, m.id) || this.onMessage(m, true),
+        hold: (chatId) => this.#hold.hold(chatId),
+        planned: () => this.#hold.planned(),
+        release: (chatId) => this.#hold.release(chatId),
         log: deps.log,
         now: Date.now,
       }, limits);
@@ -90,11 +102,9 @@ export class InboundPipeline {
   /** One message from the gateway (`missed` when caught up from history). */
   onMessage(msg: InboundMessage, missed = false): void {
     const deps = this.#deps;
-    const queue = missed ? undefined : this.#held.get(msg.channelId);
-    if (queue) {
-      queue.push(msg);
-      return;
-    }
+    // Cursors are closed: not delivered now, so the next hub catches it up.
+    if (deps.stopping()) return;
+    if (!missed && this.#hold.offer(msg)) return;
     if (!this.#recent.firstTime(msg.id)) return;
     const view = deps.access();
     if (!view.ok) return; // fail closed; the store already explained why on stderr
@@ -109,9 +119,11 @@ export class InboundPipeline {
     // work. The rest of the gate (opt-in, group allowFrom) still does.
     const verdictOnly = decision.action === "drop" && decision.reason === "no-mention";
     if (decision.action !== "deliver" && !verdictOnly) return;
-    if (decision.action === "deliver") deps.cursors.note(msg.channelId, msg.id);
-    if (deps.relay.interceptText(msg, view.access)) return;
-    if (verdictOnly) return;
-    deps.deliver(msg, missed);
+    // Journaled before the event is handed on (see cursors.ts).
+    const delivery: Delivery | undefined = decision.action === "deliver"
+      ? deps.cursors()?.begin(msg.channelId, msg.id)
+      : undefined;
+    if (deps.relay.interceptText(msg, view.access) || verdictOnly) return delivery?.done();
+    deps.deliver(msg, missed, delivery);
   }
 }

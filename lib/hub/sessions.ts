@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type DeliveryProblem, DropNotice } from "../diagnose/delivery.ts";
 import type { HubFrame } from "../link/protocol.ts";
 import { uniqueName } from "../session/identity.ts";
 import type { RoutedSession } from "./routing.ts";
@@ -19,6 +20,8 @@ export interface ConnectedSession extends RoutedSession {
   connectedAt: number;
   /** When the session last sent or received anything. */
   lastActiveAt: number;
+  /** Tells approvers once when this session's Claude Code drops channel events. */
+  dropNotice: DropNotice;
   send(frame: HubFrame): void;
 }
 
@@ -39,7 +42,14 @@ export class SessionTable {
    * its own old link) replaces the old entry and keeps its name.
    */
   add(
-    s: { id: string; name: string; project: string; pid: number; send(f: HubFrame): void },
+    s: {
+      id: string;
+      name: string;
+      project: string;
+      pid: number;
+      problems?: DeliveryProblem[];
+      send(f: HubFrame): void;
+    },
   ): ConnectedSession {
     const previous = this.#sessions.get(s.id);
     this.#sessions.delete(s.id);
@@ -52,6 +62,7 @@ export class SessionTable {
       pid: s.pid,
       connectedAt: this.#now(),
       lastActiveAt: this.#now(),
+      dropNotice: previous?.dropNotice ?? new DropNotice(s.problems ?? []),
       send: s.send,
     };
     this.#sessions.set(s.id, entry);

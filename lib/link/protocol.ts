@@ -32,6 +32,17 @@ export const HelloSchema = z.object({
   /** The project directory, shown by `/sessions`. */
   project: z.string().max(4096),
   pid: z.number().int().nonnegative(),
+  /**
+   * Why this session's Claude Code will (or may) drop channel events
+   * (lib/diagnose/delivery.ts): the hub then tells approvers once instead of
+   * showing typing forever.
+   */
+  problems: z.array(z.object({
+    id: z.string().max(200),
+    certain: z.boolean(),
+    what: z.string().max(2000),
+    fix: z.string().max(2000),
+  })).max(10).default([]),
 });
 
 /** Run one MCP tool on the hub (which applies the outbound gate). */

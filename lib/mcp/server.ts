@@ -18,7 +18,7 @@ import { INSTRUCTIONS } from "../instructions.ts";
 import { type PermissionRequest, PermissionRequestSchema } from "../permission/prompt.ts";
 import { describeError } from "../log.ts";
 import type { ChannelEvent } from "../notification.ts";
-import { formatZodError } from "../tools/run.ts";
+import { createReplyHints } from "../reply_hint.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 
 /** The server's name and version as shown in Claude Code's /mcp. */
@@ -46,13 +46,7 @@ const NO_ELICITATION: jsonSchemaValidator = {
 /** Options for {@link createMcpServer}. */
 export interface McpServerOptions {
   tools: readonly Tool[];
-  /** Runs tools in this process (tests, tools without a hub). */
-  context?: ToolContext;
-  /**
-   * Runs a validated tool call elsewhere (the hub, which holds the Discord
-   * connection and applies the outbound gate); takes precedence over `context`.
-   */
-  execute?(name: string, args: unknown): Promise<{ text: string; isError: boolean }>;
+  context: ToolContext;
   onPermissionRequest(req: PermissionRequest): void;
   log(line: string): void;
 }
@@ -66,7 +60,11 @@ export interface McpBridge {
   sendVerdict(requestId: string, behavior: "allow" | "deny"): Promise<void>;
 }
 
-export { formatZodError };
+/** Renders zod issues as `field: problem; field: problem`. */
+export function formatZodError(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join(".") : "arguments"}: ${i.message}`)
+    .join("; ");
+}
 
 /** Creates the MCP server (not yet connected to a transport). */
 export function createMcpServer(opts: McpServerOptions): McpBridge {
@@ -90,6 +88,8 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
   });
 
   const byName = new Map(opts.tools.map((t) => [t.name, t]));
+  // Some events remind Claude that only `reply` reaches the user (see reply_hint.ts).
+  const hints = createReplyHints();
   // Rendered on the first tools/list, not before the initialize answer.
   let listed: { name: string; description: string; inputSchema: object }[] | undefined;
   const listTools = () =>
@@ -117,13 +117,9 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
           `invalid arguments for ${name}: ${formatZodError(parsed.error)}`,
         );
       }
-      if (opts.execute) {
-        const out = await opts.execute(name, parsed.data);
-        return { content: [{ type: "text" as const, text: out.text }], isError: out.isError };
-      }
-      if (!opts.context) return fail(`${name} failed: no tool runner is configured`);
       try {
         const text = await tool.run(opts.context, parsed.data);
+        if (name === "reply") hints.replied();
         return { content: [{ type: "text" as const, text }] };
       } catch (err) {
         if (!(err instanceof ToolError)) opts.log(`tool ${name} failed: ${describeError(err)}`);
@@ -147,7 +143,10 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
   return {
     server,
     sendEvent: (event) =>
-      server.notification({ method: "notifications/claude/channel", params: { ...event } }),
+      server.notification({
+        method: "notifications/claude/channel",
+        params: { ...hints.annotate(event) },
+      }),
     sendVerdict: (request_id, behavior) =>
       server.notification({
         method: "notifications/claude/channel/permission",

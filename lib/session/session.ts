@@ -19,6 +19,8 @@ import { ChannelServer } from "./mcp_stdio.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { SessionIdentity } from "./identity.ts";
+import type { DeliveryProblem } from "../diagnose/delivery.ts";
+import { createReplyHints } from "../reply_hint.ts";
 
 /** How long a tool call waits for a hub (a takeover takes up to ~5 s). */
 const LINK_WAIT_MS = 8_000;
@@ -28,6 +30,8 @@ const MAX_OPEN_REQUESTS = 50;
 /** Options for {@link startSession}. */
 export interface SessionOptions {
   identity: SessionIdentity;
+  /** Why this session's Claude Code will (or may) drop channel events. */
+  problems?: DeliveryProblem[];
   tools: readonly Tool[];
   log(line: string): void;
   /** Called once when Claude Code goes away (stdin EOF). */
@@ -75,6 +79,8 @@ export function startSession(opts: SessionOptions): Session {
     return link && !link.closed ? link : undefined;
   };
 
+  // Some events remind Claude that only `reply` reaches the user (see reply_hint.ts).
+  const hints = createReplyHints();
   const execute = async (tool: string, args: unknown) => {
     const l = await waitForLink();
     if (!l) {
@@ -85,10 +91,12 @@ export function startSession(opts: SessionOptions): Session {
       };
     }
     const id = nextCallId++;
-    return await new Promise<{ text: string; isError: boolean }>((resolve) => {
+    const out = await new Promise<{ text: string; isError: boolean }>((resolve) => {
       calls.set(id, resolve);
       l.send({ t: "tool", id, name: tool, args });
     });
+    if (tool === "reply" && !out.isError) hints.replied();
+    return out;
   };
 
   const mcp = new ChannelServer({
@@ -130,8 +138,7 @@ export function startSession(opts: SessionOptions): Session {
             break;
           case "event":
             mcp.notify("notifications/claude/channel", {
-              content: frame.content,
-              meta: frame.meta,
+              ...hints.annotate({ content: frame.content, meta: frame.meta }),
             }).catch((err) =>
               log(`could not deliver a message to Claude Code: ${describeError(err)}`)
             );
@@ -178,6 +185,7 @@ export function startSession(opts: SessionOptions): Session {
         name: opts.identity.name,
         project: opts.identity.project,
         pid: Deno.pid,
+        problems: opts.problems ?? [],
       });
       for (const req of openRequests.values()) next.send({ t: "permission", request: req });
       for (const wake of [...linkWaiters]) wake();
