@@ -235,8 +235,7 @@ Deno.test(
 
 Deno.test(
   "the holder SIGKILLed mid-stream: another session takes over within 5 s, nothing lost or duplicated",
-  // Needs cursors that survive SIGKILL (issue 10, defect 6, branch `life`).
-  { ...E2E, ignore: Deno.env.get("HUB_TAKEOVER_TEST") !== "1" },
+  E2E,
   () =>
     withTrio(async (t) => {
       const { w, api, web, docs } = t;
@@ -287,11 +286,17 @@ Deno.test(
           }`,
         );
       });
-      const got = ids();
-      assertEquals(got.length, new Set(got).size, "a message was delivered twice");
+      // A repeat is allowed only as the README documents it: marked as a possible
+      // duplicate (the hub died between journaling a delivery and handing it on).
+      const unmarked = survivors.flatMap((b) => events(b)).filter((e) =>
+        sentIds.includes(e.meta.message_id) && e.meta.possible_duplicate !== "true"
+      ).map((e) => e.meta.message_id);
+      assertEquals(unmarked.length, new Set(unmarked).size, "a message was delivered twice");
       // The holder's own session died with it: what it had received is gone
-      // with it, and was not delivered again elsewhere.
-      for (const id of got) assert(!apiIds.has(id), "re-delivered a message the dead session had");
+      // with it, and was not delivered again elsewhere (unmarked).
+      for (const id of unmarked) {
+        assert(!apiIds.has(id), "re-delivered a message the dead session had");
+      }
       assertEquals(w.emu.gateway.identifies, 2);
       // Both survivors still work after the handover.
       for (const b of survivors) {
