@@ -225,10 +225,7 @@ Deno.test(
         });
         assert(react.isError);
       }
-      // (The /sessions and /focus command registration is the bot's own PUT, not a send.)
-      const posts = w.emu.requests.filter((q) =>
-        (q.method === "POST" || q.method === "PUT") && !q.path.startsWith("/applications/")
-      );
+      const posts = w.emu.requests.filter((q) => q.method === "POST" || q.method === "PUT");
       assertEquals(posts.length, before);
       assertEquals(w.emu.messages(w.malloryDm).length, 0);
     }),

@@ -106,13 +106,7 @@ export function startHub(opts: HubOptions): Hub {
     onReady: () => {
       pairing.start();
       void relay.recover();
-      if (!commandsRegistered) {
-        commandsRegistered = true;
-        discord.connected()?.registerCommands(SESSION_COMMANDS).catch((err) => {
-          commandsRegistered = false;
-          log(`could not register the /sessions and /focus commands: ${describeError(err)}`);
-        });
-      }
+      registerCommands();
       for (const s of sessions.list()) openThread(s);
     },
   });
@@ -126,6 +120,19 @@ export function startHub(opts: HubOptions): Hub {
     },
     log,
   });
+  /**
+   * `/sessions` and `/focus` are registered once a second session connects:
+   * a single session keeps today's behaviour exactly (no extra REST call).
+   */
+  const registerCommands = () => {
+    const d = discord.connected();
+    if (commandsRegistered || !d || sessions.size < 2) return;
+    commandsRegistered = true;
+    d.registerCommands(SESSION_COMMANDS).catch((err) => {
+      commandsRegistered = false;
+      log(`could not register the /sessions and /focus commands: ${describeError(err)}`);
+    });
+  };
   /** Sessions whose thread this hub has opened (or is opening). */
   const threadOpened = new Set<string>();
   const openThread = (s: ConnectedSession) => {
@@ -437,6 +444,7 @@ export function startHub(opts: HubOptions): Hub {
           send({ t: "welcome", name: me.name });
           // Also for sessions that connected before sessionsChannel was set.
           for (const s of sessions.list()) openThread(s);
+          registerCommands();
           if (sessions.size > 1) log(`session "${me.name}" joined (${sessions.size} connected)`);
           break;
         }
