@@ -154,3 +154,49 @@ Deno.test("the session table: unique names, reconnects keep the name, sent messa
   assertEquals([t.size, t.lastWriter, t.labelled()], [1, undefined, false]);
   assertEquals(t.byName("API")?.id, "1");
 });
+
+Deno.test("/sessions renders one line and one Focus button per session; ids round-trip", async () => {
+  const { focusButtonId, formatIdle, parseFocusButton, renderSessionList } = await import(
+    "../lib/hub/commands.ts"
+  );
+  assertEquals(parseFocusButton(focusButtonId("api-2")), "api-2");
+  assertEquals(parseFocusButton("perm:allow:abcde"), undefined);
+  assertEquals(parseFocusButton("hub:focus:"), undefined);
+  assertEquals([formatIdle(5_000), formatIdle(180_000), formatIdle(7_200_000)], ["5s", "3m", "2h"]);
+  const out = renderSessionList([
+    { name: "api", project: "/p/api", lastActiveAt: 0, pendingPrompts: 0, focused: true },
+    { name: "web", project: "/p/`web`", lastActiveAt: 50_000, pendingPrompts: 2, focused: false },
+  ], 60_000);
+  assertEquals(
+    out.content,
+    "2 session(s) connected:\n▶ **api** · `/p/api` · idle 1m\n• **web** · `/p/web` · idle 10s · 2 prompts waiting",
+  );
+  assertEquals(out.components.length, 1);
+  const many = renderSessionList(
+    Array.from({ length: 30 }, (_, i) => ({
+      name: `s${i}`,
+      project: "",
+      lastActiveAt: 0,
+      pendingPrompts: 0,
+      focused: false,
+    })),
+    0,
+  );
+  // Discord allows 5 rows of 5 buttons.
+  assertEquals(many.components.length, 5);
+  assertEquals(renderSessionList([], 0).components, []);
+});
+
+Deno.test("session_threads.json: malformed entries are skipped, good ones kept", async () => {
+  const { parseThreads } = await import("../lib/hub/threads.ts");
+  const m = parseThreads(JSON.stringify({
+    version: 1,
+    sessions: {
+      a: { threadId: "123", parentId: "9", name: "api" },
+      b: { threadId: "not-a-snowflake", parentId: "9", name: "x" },
+      c: null,
+    },
+  }));
+  assertEquals([...m.keys()], ["a"]);
+  assertEquals(parseThreads("{oops").size, 0);
+});
