@@ -200,3 +200,22 @@ Deno.test("session_threads.json: malformed entries are skipped, good ones kept",
   assertEquals([...m.keys()], ["a"]);
   assertEquals(parseThreads("{oops").size, 0);
 });
+
+Deno.test("routing memory carries focus, last writer and recent senders to the next hub", async () => {
+  const { parseRoutingMemory } = await import("../lib/hub/sessions.ts");
+  const a = new SessionTable(() => 0);
+  const send = () => {};
+  a.add({ id: "1", name: "api", project: "", pid: 1, send });
+  a.add({ id: "2", name: "web", project: "", pid: 2, send });
+  a.noteSent("2", "111");
+  a.setFocus("42", "1");
+  const text = JSON.stringify(a.memory());
+  const b = new SessionTable(() => 0);
+  b.restore(parseRoutingMemory(text));
+  assertEquals([b.focus("42"), b.sentBy("111"), b.lastWriter], ["1", "2", "2"]);
+  assertEquals(parseRoutingMemory("nonsense"), { focus: {}, sent: [] });
+  assertEquals(
+    parseRoutingMemory(JSON.stringify({ focus: { x: "1" }, sent: [["9", 3], ["10", "s"]] })),
+    { focus: {}, sent: [["10", "s"]] },
+  );
+});

@@ -239,8 +239,12 @@ Deno.test(
   () =>
     withTrio(async (t) => {
       const { w, api, web, docs } = t;
-      // Focus web, a session that will survive.
+      // Focus web, a session that will survive; docs says something first.
+      const said = await docs.call("reply", { chat_id: w.aliceDm, text: "docs here" });
+      assert(!said.isError, said.text);
+      const docsMsg = w.emu.messages(w.aliceDm).find((m) => m.content === "**docs**: docs here")!;
       assertEquals(await dm(t, "@web follow this"), web);
+      await new Promise((r) => setTimeout(r, 1_200)); // the routing memory is saved (≤ 1 s)
       const sentIds: string[] = [];
       let stop = false;
       const flow = (async () => {
@@ -298,6 +302,9 @@ Deno.test(
         assert(!apiIds.has(id), "re-delivered a message the dead session had");
       }
       assertEquals(w.emu.gateway.identifies, 2);
+      // The new hub routes as the old one did: focus and who sent what carried over.
+      assertEquals(await dm(t, "still web?"), web);
+      assertEquals(await dm(t, "answering docs", docsMsg.id), docs);
       // Both survivors still work after the handover.
       for (const b of survivors) {
         const r = await b.call("react", {

@@ -35,7 +35,11 @@ import type { ChannelEvent } from "../notification.ts";
 import { DiscordLink } from "./connection.ts";
 import { InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";
-import { type ConnectedSession, SessionTable } from "./sessions.ts";
+import { type ConnectedSession, parseRoutingMemory, SessionTable } from "./sessions.ts";
+import { writeFileAtomic } from "../access/atomic_write.ts";
+
+/** Where the hub keeps its routing memory for the next hub. */
+export const ROUTES_FILE = "routes.json";
 import { SessionThreads } from "./threads.ts";
 import { parseFocusButton, renderSessionList, SESSION_COMMANDS } from "./commands.ts";
 
@@ -66,6 +70,29 @@ export interface Hub {
 export function startHub(opts: HubOptions): Hub {
   const { config, log } = opts;
   const sessions = new SessionTable();
+  // Routing memory (focus, who sent what) survives a hub change: the next
+  // hub reads it, so replies and focus keep going where they went.
+  const routesPath = `${config.DISCORD_STATE_DIR}/${ROUTES_FILE}`;
+  try {
+    sessions.restore(parseRoutingMemory(Deno.readTextFileSync(routesPath)));
+  } catch {
+    // none yet
+  }
+  let routesTimer: ReturnType<typeof setTimeout> | undefined;
+  const saveRoutes = () => {
+    routesTimer = undefined;
+    try {
+      writeFileAtomic(routesPath, JSON.stringify(sessions.memory()) + "\n");
+    } catch (err) {
+      log(`could not save ${routesPath}: ${describeError(err)}`);
+    }
+  };
+  /** Saves the routing memory soon (at most once a second), only while sessions share the bot. */
+  const routesChanged = () => {
+    if (routesTimer !== undefined || sessions.size < 2) return;
+    routesTimer = setTimeout(saveRoutes, 1_000);
+    Deno.unrefTimer(routesTimer as unknown as number);
+  };
   /** Which session asked each permission request. */
   const askedBy = new Map<string, string>();
   let stopping = false;
@@ -288,7 +315,10 @@ export function startHub(opts: HubOptions): Hub {
         return;
       }
       const target = sessions.get(route.session)!;
-      if (route.focus) sessions.setFocus(msg.authorId, route.focus);
+      if (route.focus) {
+        sessions.setFocus(msg.authorId, route.focus);
+        routesChanged();
+      }
       sessions.touch(target.id);
       if (!msg.isDm) {
         lastGuildChat = msg.channelId;
@@ -343,6 +373,7 @@ export function startHub(opts: HubOptions): Hub {
       async sendMessage(chatId, body, files) {
         const sent = await port.sendMessage(chatId, label(chatId, body), files);
         sessions.noteSent(s.id, sent.id);
+        routesChanged();
         return sent;
       },
       editMessage: (chatId, messageId, body) =>
@@ -387,6 +418,7 @@ export function startHub(opts: HubOptions): Hub {
       };
     }
     sessions.setFocus(userId, target.id);
+    routesChanged();
     const content = `Your messages now go to **${target.name}**.`;
     return viaButton ? { kind: "update", body: { content, components: [] } } : {
       kind: "ephemeral",
@@ -506,6 +538,10 @@ export function startHub(opts: HubOptions): Hub {
       relay.stop();
       pairing.stop();
       cursors?.close();
+      if (routesTimer !== undefined) {
+        clearTimeout(routesTimer);
+        saveRoutes();
+      }
       // Let the threads of sessions that just ended be archived (bounded).
       await Promise.race([
         Promise.all(closing),

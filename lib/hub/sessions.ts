@@ -12,6 +12,36 @@ import type { RoutedSession } from "./routing.ts";
 
 /** Bot messages remembered per hub for reply routing. */
 const SENT_MEMORY = 5_000;
+/** Bot messages carried over to the next hub (the most recent). */
+const SENT_CARRIED = 500;
+
+/** What routing remembers, as handed from one hub to the next (`routes.json`). */
+export interface RoutingMemory {
+  focus: Record<string, string>;
+  lastWriter?: string;
+  /** [message ID, session ID], oldest first. */
+  sent: [string, string][];
+}
+
+/** Parses `routes.json`; anything malformed is dropped. */
+export function parseRoutingMemory(text: string): RoutingMemory {
+  const out: RoutingMemory = { focus: {}, sent: [] };
+  try {
+    const raw = JSON.parse(text);
+    for (const [u, s] of Object.entries(raw?.focus ?? {})) {
+      if (/^\d{1,25}$/.test(u) && typeof s === "string") out.focus[u] = s;
+    }
+    if (typeof raw?.lastWriter === "string") out.lastWriter = raw.lastWriter;
+    for (const e of Array.isArray(raw?.sent) ? raw.sent : []) {
+      if (Array.isArray(e) && /^\d{1,25}$/.test(e[0]) && typeof e[1] === "string") {
+        out.sent.push([e[0], e[1]]);
+      }
+    }
+  } catch {
+    // unreadable: start without memory
+  }
+  return out;
+}
 
 /** One connected session. */
 export interface ConnectedSession extends RoutedSession {
@@ -123,6 +153,22 @@ export class SessionTable {
 
   get lastWriter(): string | undefined {
     return this.#lastWriter;
+  }
+
+  /** What the next hub needs to route as this one did. */
+  memory(): RoutingMemory {
+    return {
+      focus: Object.fromEntries(this.#focus),
+      lastWriter: this.#lastWriter,
+      sent: [...this.#sentBy].slice(-SENT_CARRIED),
+    };
+  }
+
+  /** Takes over what the previous hub remembered (sessions reconnect with the same IDs). */
+  restore(m: RoutingMemory): void {
+    for (const [u, s] of Object.entries(m.focus)) this.#focus.set(u, s);
+    this.#lastWriter ??= m.lastWriter;
+    for (const [msg, s] of m.sent) if (!this.#sentBy.has(msg)) this.#sentBy.set(msg, s);
   }
 
   touch(sessionId: string): void {
