@@ -27,7 +27,19 @@ async function claudeWithTask(script: string) {
   return { claude, task };
 }
 
-const watchers = (task: number) => processesWithArgs("discord-orphan-watch", String(task));
+/** The watcher of `task`: a fork of it (say `sleep` between fork and exec) shows the same argv. */
+const watchers = (task: number) => {
+  const found = processesWithArgs("discord-orphan-watch", String(task));
+  return found.filter((pid) => !found.includes(parentOf(pid)));
+};
+const parentOf = (pid: number) => {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return 0;
+  }
+};
 
 Deno.test("the watcher's report parses into a pid and an exact argv", () => {
   assertEquals(parseWatchOutput("4242\nclaude\0--channels\0a b\0"), {
