@@ -173,3 +173,58 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "a task pid taken by another process during the SIGTERM grace is never SIGKILLed",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    // A procfs the test controls, so that a pid reuse can be staged: the
+    // watched "task" is a real process, but what the watcher reads about it
+    // (parent, start time) comes from these files. On SIGTERM the task
+    // itself swaps in a stat with another start time: from then on its pid
+    // belongs, as far as the watcher can tell, to a stranger.
+    const fake = await Deno.makeTempDir();
+    const task = new Deno.Command("sh", {
+      args: [
+        "-c",
+        `trap 'mv "$1/next" "$1/$$/stat"' TERM; while :; do sleep 0.05; done`,
+        "t",
+        fake,
+      ],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const claude = Deno.pid;
+    const stat = (ppid: number, start: number) =>
+      `${task.pid} (deno) S ${ppid} ${Array(17).fill(0).join(" ")} ${start} 0 0\n`;
+    const put = async (name: string, text: string) => {
+      await Deno.writeTextFile(`${fake}/.tmp`, text);
+      await Deno.rename(`${fake}/.tmp`, `${fake}/${name}`);
+    };
+    try {
+      await Deno.mkdir(`${fake}/${task.pid}`);
+      await put(`${task.pid}/stat`, stat(claude, 111));
+      await put("next", stat(1, 222));
+      const info = await startOrphanWatch(task.pid, { procRoot: fake });
+      assertEquals(info.claudePid, claude);
+      // "Claude Code" dies: the task is re-parented; the watcher sends SIGTERM.
+      await put(`${task.pid}/stat`, stat(1, 111));
+      const swapped = () => {
+        try {
+          Deno.statSync(`${fake}/next`);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      await waitUntil(swapped, 5000, "the SIGTERM (the task swapped its stat)");
+      await waitUntil(() => watchers(task.pid).length === 0, 5000, "the watcher to exit");
+      assert(alive(task.pid), "the process now at that pid was SIGKILLed");
+    } finally {
+      killIfAlive(task.pid);
+      await task.status;
+      await Deno.remove(fake, { recursive: true });
+    }
+  },
+);

@@ -21,7 +21,9 @@
  *   `deno task` (which forwards it to the bridge: a clean shutdown), and
  *   SIGKILLs `deno task` and its children if they are still there 1.2 s later;
  * - exits as soon as `deno task` has ended (the normal end of a session), or
- *   its pid was reused (its start time changed), never signalling a stranger.
+ *   its pid was reused (its start time changed), never signalling a stranger:
+ *   the start time is checked again before every signal, also during the
+ *   grace between SIGTERM and SIGKILL.
  *
  * It also prints Claude Code's argv as a JSON array, which the task passes to
  * the bridge as `DISCORD_CLAUDE_ARGV` (empty when it cannot be known; very
@@ -29,8 +31,9 @@
  * session was started with a channel flag.
  *
  * Without `/proc` (macOS) the loop degrades to `kill -0` on Claude Code's pid,
- * learnt once with `ps` (a reused pid could keep it waiting), and the argv is
- * not reported. On Windows no watch is started.
+ * learnt once with `ps` (a reused pid could keep it waiting), the task's
+ * identity is its `ps -o lstart=` start time (checked before every signal),
+ * and the argv is not reported. On Windows no watch is started.
  *
  * @module
  */
@@ -48,19 +51,24 @@ T=$1
 R=\${2:-/proc}
 # Poll interval, and the grace between SIGTERM and SIGKILL (N waits of G s);
 # a sleep without fractions (some minimal systems) gets whole seconds.
-I=0.5 G=0.2 N=6
+I=0.5 G=0.2 N=6 PS=
 sleep 0.01 2>/dev/null || { I=1 G=1 N=1; }
-# Signals the task (deno task forwards SIGTERM to the bridge); then, if need
-# be, SIGKILLs it and its children.
+# Whether T is still our deno task: alive, not a zombie, and not a new
+# process that reused its pid (another start time), so no signal ever
+# reaches a stranger, also during the grace below.
 running() {
-  if read -r s < "$R/$T/stat" 2>/dev/null; then
+  if [ -z "$PS" ]; then
+    read -r s < "$R/$T/stat" 2>/dev/null || return 1
     set -- \${s##*') '}
-    [ "$1" != Z ]
+    [ "$1" != Z ] && [ "\${20}" = "$START" ]
   else
-    kill -0 "$T" 2>/dev/null
+    [ "$(ps -o lstart= -p "$T" 2>/dev/null)" = "$START" ]
   fi
 }
+# Signals the task (deno task forwards SIGTERM to the bridge); then, if need
+# be, SIGKILLs it and its children.
 stop() {
+  running || exit 0
   kill -TERM "$T" 2>/dev/null
   while [ "$N" -gt 0 ]; do
     sleep "$G"
@@ -97,10 +105,12 @@ if read -r s < "$R/$T/stat" 2>/dev/null; then
     [ "$2" = "$P" ] || stop
   done
 else
+  PS=1
   P=$(ps -o ppid= -p "$T" 2>/dev/null | tr -d ' ')
+  START=$(ps -o lstart= -p "$T" 2>/dev/null)
   printf '%s\\n' "$P"
   exec >/dev/null 2>&1 </dev/null
-  [ -n "$P" ] && [ "$P" -gt 1 ] || exit 0
+  [ -n "$P" ] && [ "$P" -gt 1 ] && [ -n "$START" ] || exit 0
   while sleep "$I"; do
     kill -0 "$T" 2>/dev/null || exit 0
     kill -0 "$P" 2>/dev/null || stop
