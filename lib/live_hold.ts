@@ -84,11 +84,17 @@ export class LiveHold<M extends HeldMessage> {
     return (this.#chats.get(chatId) ?? this.#all ?? []).some((m) => m.id === id);
   }
 
-  /** The chat's catch-up is over: its waiting live messages go, oldest first. */
+  /**
+   * The chat's catch-up is over: its waiting live messages go, oldest first.
+   * If a newer session began meanwhile (a second READY, its catch-up not
+   * planned yet), they wait for that plan instead: the gap before the new
+   * session may hold missed messages of this chat too.
+   */
   release(chatId: string): void {
-    const queue = this.#chats.get(chatId);
+    const queue = this.#chats.get(chatId) ?? [];
     this.#chats.delete(chatId);
-    this.#flush(queue ?? []);
+    if (this.#all) this.#all.push(...queue);
+    else this.#flush(queue);
   }
 
   /** Lets everything go (shutdown, or no catch-up will run). */

@@ -13,6 +13,7 @@ import {
   parseUncertain,
 } from "../lib/cursors.ts";
 import { LiveHold } from "../lib/live_hold.ts";
+import { waitUntil } from "./helpers/bridge.ts";
 
 /** An in-memory journal that survives a "crash" (the store is dropped without close()). */
 function memoryJournal() {
@@ -137,6 +138,32 @@ Deno.test("LiveHold: from READY everything waits; after planning only the caught
   assert(!hold.offer({ id: "4", channelId: "b" }));
   hold.release("a");
   assertEquals(out, ["2", "3", "5"], "oldest first once its catch-up is over");
+  hold.releaseAll();
+});
+
+Deno.test("LiveHold: a second READY during catch-up keeps a chat's live messages for the new plan", () => {
+  const out: string[] = [];
+  const hold = new LiveHold<{ id: string; channelId: string }>({
+    deliver: (m) => out.push(m.id),
+  });
+  const deliverMissed = (id: string) => out.push(id);
+  // Session 1: catch-up of chat a is under way.
+  hold.holdAll();
+  hold.hold("a");
+  hold.planned();
+  // Session 2 (not a resume: what was sent in between was never dispatched).
+  hold.holdAll();
+  assert(hold.offer({ id: "9", channelId: "a" }));
+  // Session 1's catch-up of a ends; it fetched before the gap.
+  hold.release("a");
+  assertEquals(out, [], "9 waits: session 2's catch-up of a has not run");
+  assert(hold.holds("a", "9"));
+  hold.hold("a");
+  hold.planned();
+  assertEquals(out, []);
+  deliverMissed("7 (missed in the gap)");
+  hold.release("a");
+  assertEquals(out, ["7 (missed in the gap)", "9"]);
   hold.releaseAll();
 });
 
