@@ -177,7 +177,7 @@ Deno.test("LiveHold: a READY never followed by catch-up holds nothing forever", 
   });
   hold.holdAll();
   assert(hold.offer({ id: "1", channelId: "a" }));
-  await new Promise((r) => setTimeout(r, 120));
+  await waitUntil(() => out.length > 0, 10_000, "the safety release");
   assertEquals(out, ["1"]);
   assertEquals(logs.length, 1);
   assert(!hold.offer({ id: "2", channelId: "a" }));
