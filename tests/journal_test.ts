@@ -37,8 +37,9 @@ function disk() {
   return {
     j,
     file: () => file,
-    open: () =>
+    open: (log?: (line: string) => void) =>
       new CursorStore("/state", {
+        log,
         flushDelayMs: 60_000,
         read: () => file,
         write: (_p, t) => (file = t),
@@ -111,6 +112,29 @@ Deno.test("compaction writes cursors.json first, then empties the journal", () =
     "11",
     "200",
   ]]);
+});
+
+Deno.test("a garbage or hostile journal is logged, skipped line by line, and compacted away", () => {
+  const d = disk();
+  const logs: string[] = [];
+  d.j.journal.append(
+    "\u0000\u0001garbage\n" + // foreign bytes
+      "k 10 100 9999999999999999\n" + // a time no Date can hold (cursors.json could not be written)
+      "k 10 99 1700000000000\n" +
+      "d 10 101\n" +
+      "k 10 10", // torn
+  );
+  const store = d.open((l) => logs.push(l));
+  assertEquals(
+    logs.filter((l) => /3 unreadable line\(s\) skipped/.test(l)).length,
+    1,
+    logs.join("\n"),
+  );
+  assertEquals(store.get("10")?.lastId, "99");
+  assertEquals(d.j.text(), "", "compacted");
+  assertEquals(parseCursors(d.file()!).map((c) => c.lastId), ["99"]);
+  assertEquals([...parseUncertain(d.file()!)], [["101", "10"]]);
+  assert(!logs.some((l) => l.includes("could not save")), logs.join("\n"));
 });
 
 Deno.test("a store without a journal still writes cursors (debounced)", () => {
