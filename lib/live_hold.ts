@@ -106,6 +106,15 @@ export class LiveHold<M extends HeldMessage> {
   #flush(messages: M[]): void {
     // A message may be held again while we deliver (a new READY): offer()
     // then queues it, so nothing is delivered out of turn.
-    messages.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => this.#deliver(m));
+    // One message that cannot be delivered must not take the others with it.
+    for (const m of messages.sort((a, b) => compareSnowflakes(a.id, b.id))) {
+      try {
+        this.#deliver(m);
+      } catch (err) {
+        this.#log(
+          `could not deliver held message ${m.id}: ${err instanceof Error ? err.message : err}`,
+        );
+      }
+    }
   }
 }

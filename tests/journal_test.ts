@@ -191,6 +191,25 @@ Deno.test("LiveHold: a second READY during catch-up keeps a chat's live messages
   hold.releaseAll();
 });
 
+Deno.test("LiveHold: a held message that fails to deliver does not take the others with it", () => {
+  const out: string[] = [];
+  const logs: string[] = [];
+  const hold = new LiveHold<{ id: string; channelId: string }>({
+    deliver: (m) => {
+      if (m.id === "2") throw new Error("boom");
+      out.push(m.id);
+    },
+    log: (l) => logs.push(l),
+  });
+  hold.holdAll();
+  hold.hold("a");
+  hold.planned();
+  for (const id of ["3", "1", "2"]) assert(hold.offer({ id, channelId: "a" }));
+  hold.release("a"); // runCatchUp calls this in a finally: it must not throw
+  assertEquals(out, ["1", "3"]);
+  assertEquals(logs, ["could not deliver held message 2: boom"]);
+});
+
 Deno.test("LiveHold: a READY never followed by catch-up holds nothing forever", async () => {
   const out: string[] = [];
   const logs: string[] = [];
