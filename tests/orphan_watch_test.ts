@@ -4,7 +4,11 @@
  * first step watches the real ones. The end-to-end case (the real task, the
  * real bridge) is in lifecycle_test.ts.
  */
-import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  deepStrictEqual as assertEquals,
+  match as assertMatch,
+  ok as assert,
+} from "node:assert/strict";
 import {
   claudeArgvFromEnv,
   encodeClaudeArgv,
@@ -13,7 +17,7 @@ import {
   startOrphanWatch,
 } from "../lib/lifecycle/orphan_watch.ts";
 import { waitUntil } from "./helpers/bridge.ts";
-import { alive, children, killIfAlive, processesWithArgs } from "./helpers/process.ts";
+import { alive, children, killIfAlive, processesWithArgs, REPO } from "./helpers/process.ts";
 
 /** Starts `sh -c script` as "Claude Code" and returns it with its one child (the "task"). */
 async function claudeWithTask(script: string) {
@@ -228,3 +232,20 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a watcher that cannot start says so on stderr, and the task still starts", async () => {
+  // The same step as the start task's, without the one permission it needs.
+  const out = await new Deno.Command("deno", {
+    args: ["run", "--quiet", "--no-prompt", "lib/lifecycle/orphan_watch.ts"],
+    cwd: REPO,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert(out.success);
+  assertEquals(new TextDecoder().decode(out.stdout), "");
+  assertMatch(
+    new TextDecoder().decode(out.stderr),
+    /^discord channel: orphan watch not started \(.*\): if Claude Code is killed/,
+  );
+});

@@ -38,6 +38,8 @@
  * @module
  */
 
+import { log } from "../log.ts";
+
 /**
  * The watcher, as one POSIX `sh` script. `$1` is the pid of `deno task`
  * (`$2`, where procfs is mounted, is for tests).
@@ -180,11 +182,11 @@ export function claudeArgvFromEnv(value: string | undefined): string[] | undefin
 /**
  * Starts the detached watcher for the `deno task` process `taskPid` and
  * returns what it reported. Never throws: without a watcher the bridge still
- * ends on stdin EOF and on signals, as before.
+ * ends on stdin EOF and on signals, as before (a failure to start is logged).
  */
 export async function startOrphanWatch(
   taskPid: number,
-  opts: { procRoot?: string } = {},
+  opts: { procRoot?: string; log?: (line: string) => void } = {},
 ): Promise<LauncherInfo> {
   if (Deno.build.os === "windows" || taskPid <= 1) return {};
   try {
@@ -203,14 +205,20 @@ export async function startOrphanWatch(
     child.unref();
     const out = await new Response(child.stdout).text();
     return parseWatchOutput(out);
-  } catch {
+  } catch (err) {
+    // Said once, on stderr: without the watch an orphan is possible again.
+    opts.log?.(
+      `orphan watch not started (${
+        err instanceof Error ? err.message : String(err)
+      }): if Claude Code is killed while another process holds the bridge's stdin, the bridge may outlive it`,
+    );
     return {};
   }
 }
 
 if (import.meta.main) {
   // Our parent is the `deno task` process (its task shell runs us in `$(…)`).
-  const info = await startOrphanWatch(Deno.ppid);
+  const info = await startOrphanWatch(Deno.ppid, { log });
   const value = info.claudeArgv && encodeClaudeArgv(info.claudeArgv);
   if (value) console.log(value);
 }
