@@ -249,3 +249,44 @@ Deno.test("a watcher that cannot start says so on stderr, and the task still sta
     /^discord channel: orphan watch not started \(.*\): if Claude Code is killed/,
   );
 });
+
+Deno.test(
+  "a watcher whose sleep is killed keeps watching",
+  { sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const { claude, task } = await claudeWithTask("sleep 30 & wait");
+    try {
+      await startOrphanWatch(task);
+      const [watcher] = watchers(task);
+      // Its `sleep` (exec'd: argv no longer the watcher's) dies, as under an OOM kill.
+      // (Retried if that sleep ended by itself first: a 0.5 s window.)
+      for (let tries = 1;; tries++) {
+        const nap = await waitUntil(
+          () =>
+            children(watcher).find((p) =>
+              alive(p) && !processesWithArgs("discord-orphan-watch").includes(p)
+            ),
+          3000,
+          "the watcher's sleep",
+        );
+        try {
+          Deno.kill(nap, "SIGKILL");
+          break;
+        } catch (err) {
+          if (tries === 3) throw err;
+        }
+      }
+      await new Promise((r) => setTimeout(r, 700));
+      assert(alive(watcher), "the watcher gave up");
+      claude.kill("SIGKILL");
+      await waitUntil(
+        () => !alive(task) && watchers(task).length === 0,
+        3000,
+        "task and watcher gone",
+      );
+    } finally {
+      killIfAlive(task);
+      await claude.status;
+    }
+  },
+);

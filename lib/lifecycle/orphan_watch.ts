@@ -100,7 +100,9 @@ if read -r s < "$R/$T/stat" 2>/dev/null; then
   cat "$R/$P/cmdline" 2>/dev/null
   exec >/dev/null 2>&1 </dev/null
   [ "$P" -gt 1 ] || exit 0
-  while sleep "$I"; do
+  # A sleep that failed once (killed, or no fork under memory pressure) is
+  # retried: one lost sleep must not end the watch silently.
+  while sleep "$I" || sleep "$I"; do
     read -r s < "$R/$T/stat" 2>/dev/null || exit 0
     set -- \${s##*') '}
     [ "\${20}" = "$START" ] || exit 0
@@ -113,7 +115,9 @@ else
   printf '%s\\n' "$P"
   exec >/dev/null 2>&1 </dev/null
   [ -n "$P" ] && [ "$P" -gt 1 ] && [ -n "$START" ] || exit 0
-  while sleep "$I"; do
+  # A sleep that failed once (killed, or no fork under memory pressure) is
+  # retried: one lost sleep must not end the watch silently.
+  while sleep "$I" || sleep "$I"; do
     kill -0 "$T" 2>/dev/null || exit 0
     kill -0 "$P" 2>/dev/null || stop
   done
