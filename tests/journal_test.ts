@@ -137,6 +137,27 @@ Deno.test("a garbage or hostile journal is logged, skipped line by line, and com
   assert(!logs.some((l) => l.includes("could not save")), logs.join("\n"));
 });
 
+Deno.test("on disk, the journal and cursors.json are private (0600) and compaction keeps the journal small", async () => {
+  const dir = await Deno.makeTempDir();
+  const prev = Deno.umask(0o022);
+  try {
+    const s = new CursorStore(dir, { flushDelayMs: 60_000 });
+    for (let i = 100; i < 150; i++) s.note("10", String(i));
+    assert(Deno.statSync(`${dir}/cursors.journal`).size > 0);
+    s.flush();
+    assertEquals(Deno.statSync(`${dir}/cursors.journal`).size, 0, "folded into cursors.json");
+    s.note("10", "150");
+    s.close();
+    for (const f of ["cursors.journal", "cursors.json"]) {
+      assertEquals((Deno.statSync(`${dir}/${f}`).mode ?? 0) & 0o777, 0o600, f);
+    }
+    assertEquals(new CursorStore(dir, { journal: false }).get("10")?.lastId, "150");
+  } finally {
+    Deno.umask(prev);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a store without a journal still writes cursors (debounced)", () => {
   let file: string | undefined;
   const s = new CursorStore("/state", { read: () => file, write: (_p, t) => (file = t) });
