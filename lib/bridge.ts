@@ -27,6 +27,7 @@ import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
 import { NativeEvents, reportToolFailures } from "./native/events.ts";
+import { type DeliveryProblem, describeProblem, DropNotice } from "./diagnose/delivery.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */
 const CONNECT_WAIT_MS = 5_000;
@@ -60,6 +61,8 @@ export interface BridgeOptions {
   loginBlocked?: () => string | undefined;
   /** When login was blocked: resolves once it may proceed (the other session ended). */
   loginAllowed?: Promise<void>;
+  /** Why Claude Code will (or may) drop delivered messages (lib/diagnose). */
+  deliveryProblems?: DeliveryProblem[];
 }
 
 /** Starts the bridge: MCP over stdio at once, then the Discord login. */
@@ -70,6 +73,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ? { state: "starting" }
     : { state: "failed", reason: missingTokenReason(config) };
   let lastGuildChat: string | undefined;
+  const dropNotice = new DropNotice(opts.deliveryProblems ?? []);
+  for (const problem of opts.deliveryProblems ?? []) log(describeProblem(problem));
 
   const typing = new TypingIndicator({
     send: (chatId) => discord ? discord.sendTyping(chatId) : Promise.resolve(),
@@ -263,7 +268,14 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
     native.delivered(msg, event);
-    typing.start(msg.channelId);
+    // Known to be dropped: tell each approver once rather than show typing forever.
+    const notice = dropNotice.firstFor(msg.authorId, view.access.allowFrom);
+    if (notice && discord) {
+      void discord.sendMessage(msg.channelId, { content: notice }).catch((err) => {
+        log(`could not tell ${msg.authorId} that messages are dropped: ${describeError(err)}`);
+      });
+    }
+    if (!dropNotice.active) typing.start(msg.channelId);
     const ack = view.access.ackReaction;
     if (ack && discord) {
       discord.addReaction(msg.channelId, msg.id, ack).catch((err) => {

@@ -44,6 +44,14 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISCORD_CLAUDE_ARGV",
   "HOME",
   "USERPROFILE",
+  // Read only to tell whether Claude Code will drop our messages (lib/diagnose/delivery.ts).
+  "DISABLE_TELEMETRY",
+  "DO_NOT_TRACK",
+  "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+  "DISABLE_GROWTHBOOK",
+  "CLAUDE_CODE_DISABLE_FEATURE_FLAGS",
+  "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF",
+  "CLAUDE_PLUGIN_ROOT",
 ];
 
 /** The variables this launcher step reads (its own `--allow-env` list). Not the token. */
