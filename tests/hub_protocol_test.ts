@@ -26,6 +26,7 @@ const hello: SessionFrame = {
   name: "api",
   project: "/home/me/api",
   pid: 42,
+  problems: [],
 };
 
 Deno.test("every frame round-trips through one NDJSON line", () => {
