@@ -120,6 +120,17 @@ Deno.test(
       assertEquals(events(api).map((e) => e.content), ["who is there?", "status?"]);
       assertEquals(events(web).map((e) => e.content), ["run the tests", "and the linter"]);
       assertEquals(events(docs).map((e) => e.content), ["publish them", "thanks"]);
+      // History shows a session its own conversation only, not the others' traffic.
+      const history = await web.call("fetch_messages", { channel: w.aliceDm, limit: 50 });
+      assert(!history.isError, history.text);
+      assertMatch(history.text, /run the tests/);
+      assert(!/docs are built|publish them|status\?/.test(history.text), history.text);
+      const peek = await web.call("download_attachment", {
+        chat_id: w.aliceDm,
+        message_id: docsMsg.id,
+      });
+      assert(peek.isError);
+      assertMatch(peek.text, /another Claude Code session/);
       // Tools of a non-holder pass the same outbound gate.
       const refused = await web.call("reply", { chat_id: w.closedChannelId, text: "nope" });
       assert(refused.isError);

@@ -368,8 +368,30 @@ export function startHub(opts: HubOptions): Hub {
         sessions.labelled() && threads.threadOf(s.id) !== chatId,
       ),
     });
+    /**
+     * Whether a message of a shared chat belongs to another session: a bot
+     * message it sent, or a user message routed to it. A session never reads
+     * another session's traffic (as far as this hub and the last one knew).
+     */
+    const othersOnly = (messageId: string): boolean => {
+      if (!sessions.labelled()) return false;
+      const owner = sessions.sentBy(messageId) ?? deliveredTo.get(messageId);
+      return owner !== undefined && owner !== s.id;
+    };
     return {
       ...port,
+      async fetchMessages(chatId, o) {
+        const rows = await port.fetchMessages(chatId, o);
+        return rows.filter((r) => !othersOnly(r.id));
+      },
+      async fetchMessage(chatId, messageId) {
+        if (othersOnly(messageId)) {
+          throw new ToolError(
+            `message ${messageId} belongs to another Claude Code session's conversation`,
+          );
+        }
+        return await port.fetchMessage(chatId, messageId);
+      },
       async sendMessage(chatId, body, files) {
         const sent = await port.sendMessage(chatId, label(chatId, body), files);
         sessions.noteSent(s.id, sent.id);
