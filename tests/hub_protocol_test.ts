@@ -16,7 +16,12 @@ import {
   type SessionFrame,
   SessionFrameSchema,
 } from "../lib/link/protocol.ts";
-import { connectSocket, serveSocket, socketPath } from "../lib/link/socket.ts";
+import {
+  connectSocket,
+  serveSocket,
+  socketPath,
+  unixSocketsAvailable,
+} from "../lib/link/socket.ts";
 import { SESSION_SOCKET_NAME, socketAllowList } from "../lib/lifecycle/permissions.ts";
 
 const hello: SessionFrame = {
@@ -156,6 +161,8 @@ Deno.test("the start task may reach the socket and nothing else local: --allow-n
   assertEquals(socketAllowList("/a,b", () => undefined), []);
   assertEquals(socketAllowList(undefined, () => undefined), []);
   assertEquals(socketPath("/s/discord/"), "/s/discord/sessions.sock");
+  // Windows falls back to one session on Discord (see README, Several sessions).
+  assertEquals([unixSocketsAvailable("linux"), unixSocketsAvailable("windows")], [true, false]);
 });
 
 Deno.test("the session's MCP server negotiates exactly the revisions MCP SDK 1.x does", async () => {
