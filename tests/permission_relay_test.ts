@@ -405,7 +405,7 @@ Deno.test(
 );
 
 Deno.test(
-  "after a restart, a click on an old prompt is answered 'expired', with no verdict",
+  "after a restart, a click on an old prompt is answered 'expired', with no verdict, and loses its buttons",
   e2e,
   () =>
     withWorld(async (w) => {
@@ -431,6 +431,12 @@ Deno.test(
           customId: "perm:allow:abcde",
         });
         assertEphemeral(o, /expired/);
+        // And that copy stops offering buttons (its text stays).
+        const m = await w.emu.waitFor(() => {
+          const m = w.emu.message(w.aliceDm, mine.id);
+          return m?.components.length === 0 && m;
+        }, { timeoutMs: 5_000, message: "old copy without buttons" });
+        assertMatch(m.content, /abcde/);
         await settle();
         assertEquals(again.notifications.filter((n) => n.method === VERDICT), []);
         assert(!/could not answer/.test(again.stderr()), again.stderr());

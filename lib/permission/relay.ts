@@ -244,7 +244,14 @@ export class PermissionRelay {
         void this.#syncCopy(prompt, copy);
       }
     }
-    if (!prompt || prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
+    if (!prompt) {
+      // Not this process's (posted before a restart, and the ledger did not
+      // close it): the answer says expired, and the copy must not keep
+      // offering buttons either. Its text stays; only the buttons go.
+      void this.#dropButtons(click);
+      return ephemeral(EXPIRED_ANSWER);
+    }
+    if (prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
     if (prompt.status.kind === "decided") {
       const word = prompt.status.behavior === "allow" ? "allowed" : "denied";
       return ephemeral(`This request was already answered: ${word} by ${prompt.status.by}.`);
@@ -485,6 +492,17 @@ export class PermissionRelay {
         ? { kind: "decided", behavior: status.behavior, by: status.by, via: status.via }
         : { kind: "expired" },
     );
+  }
+
+  /** Removes the buttons of a clicked copy this process knows nothing about; never rejects. */
+  async #dropButtons(click: ButtonClick): Promise<void> {
+    try {
+      await this.#deps.discord()?.editMessage(click.channelId, click.messageId, {
+        components: [],
+      });
+    } catch (err) {
+      this.#deps.log(`could not remove the buttons of an old prompt: ${describeError(err)}`);
+    }
   }
 
   #couldNotPost(chatId: string, err: unknown): void {
