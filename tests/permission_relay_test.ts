@@ -689,7 +689,7 @@ Deno.test(
 );
 
 Deno.test(
-  "no tool counterfeits a prompt: reply and edit_message refuse text that reads as one",
+  "no tool counterfeits a prompt: reply and edit_message refuse text that reads as one, react refuses prompts",
   e2e,
   () =>
     withWorld(async (w) => {
@@ -714,6 +714,24 @@ Deno.test(
       assert(e.isError, e.text);
       assertMatch(e.text, /permission prompts/);
       assertEquals(w.emu.message(w.aliceDm, mine)!.content, "working…");
+      // Nor a ✅ of the bot's under an open prompt, which reads as an approval.
+      await request(w);
+      const prompt = await promptIn(w, w.aliceDm);
+      const react = await w.bridge.call("react", {
+        chat_id: w.aliceDm,
+        message_id: prompt.id,
+        emoji: "✅",
+      });
+      assert(react.isError, react.text);
+      assertMatch(react.text, /permission prompt/);
+      assertEquals(w.emu.reactions(w.aliceDm, prompt.id), []);
+      // Its own ordinary message still takes a reaction.
+      const ok = await w.bridge.call("react", {
+        chat_id: w.aliceDm,
+        message_id: mine,
+        emoji: "✅",
+      });
+      assert(!ok.isError, ok.text);
     }),
 );
 
