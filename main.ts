@@ -16,6 +16,7 @@ import { guardConsole } from "./lib/lifecycle/output_guard.ts";
 import { watchParent } from "./lib/lifecycle/parent_watch.ts";
 import { BRIDGE_ENV, describeSandbox, NO_STATE_DIR } from "./lib/lifecycle/permissions.ts";
 import { secureStateDir } from "./lib/lifecycle/state_dir.ts";
+import { deliveryProblems } from "./lib/diagnose/delivery.ts";
 
 /** Runs the bridge until Claude Code goes away; never writes to stdout itself. */
 export async function runBridge(env: Record<string, string | undefined>): Promise<void> {
@@ -51,6 +52,7 @@ export async function runBridge(env: Record<string, string | undefined>): Promis
     access,
     loginBlocked: () => lock?.blocked(),
     loginAllowed: lock?.acquired,
+    deliveryProblems: deliveryProblems(env),
   });
   for (const signal of ["SIGTERM", "SIGINT", "SIGHUP"] as const) {
     try {

@@ -11,7 +11,8 @@ import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
 import type { ButtonClick, DiscordPort, DiscordState, InteractionAnswer } from "./discord/port.ts";
 import { CATCHUP_FETCH_LIMIT, runCatchUp } from "./catchup.ts";
-import { compareSnowflakes, CursorStore } from "./cursors.ts";
+import { CursorStore, type Delivery } from "./cursors.ts";
+import { LiveHold } from "./live_hold.ts";
 import { RecentIds } from "./dedupe.ts";
 import { checkOutbound, decideInbound, groupFor } from "./gate.ts";
 import { describeError, log } from "./log.ts";
@@ -26,6 +27,7 @@ import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
 import { NativeEvents, reportToolFailures } from "./native/events.ts";
+import { type DeliveryProblem, describeProblem, DropNotice } from "./diagnose/delivery.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */
 const CONNECT_WAIT_MS = 5_000;
@@ -59,6 +61,8 @@ export interface BridgeOptions {
   loginBlocked?: () => string | undefined;
   /** When login was blocked: resolves once it may proceed (the other session ended). */
   loginAllowed?: Promise<void>;
+  /** Why Claude Code will (or may) drop delivered messages (lib/diagnose). */
+  deliveryProblems?: DeliveryProblem[];
 }
 
 /** Starts the bridge: MCP over stdio at once, then the Discord login. */
@@ -69,6 +73,8 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     ? { state: "starting" }
     : { state: "failed", reason: missingTokenReason(config) };
   let lastGuildChat: string | undefined;
+  const dropNotice = new DropNotice(opts.deliveryProblems ?? []);
+  for (const problem of opts.deliveryProblems ?? []) log(describeProblem(problem));
 
   const typing = new TypingIndicator({
     send: (chatId) => discord ? discord.sendTyping(chatId) : Promise.resolve(),
@@ -160,7 +166,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     typing.stopAll();
     relay.stop();
     pairing.stop();
-    cursors.close();
+    cursors?.close();
     // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
     const hardStop = setTimeout(() => Deno.exit(0), 1_500);
     try {
@@ -190,35 +196,38 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   // Resilience (issue 6): Discord may hand a message over twice (resume
   // replay, catch-up overlapping live events); cursors remember where each
-  // chat was left so a restart can catch up; `held` keeps a chat's live
-  // messages back while its missed ones are fetched, so order is kept.
+  // chat was left so a restart can catch up; `hold` keeps live messages back
+  // while missed ones are fetched, so order is kept and no live delivery
+  // moves a cursor first. Cursors are opened only once this bridge may log
+  // in (it holds the instance lock): a waiting session never reads or writes them.
   const recent = new RecentIds();
-  const cursors = new CursorStore(config.DISCORD_STATE_DIR, { log });
-  const held = new Map<string, InboundMessage[]>();
+  let cursors: CursorStore | undefined;
+  const hold = new LiveHold<InboundMessage>({ deliver: (m) => onMessage(m), log });
   let catchUpRun: Promise<unknown> = Promise.resolve();
   const catchUp = () => {
     catchUpRun = catchUpRun.then(() => {
       const d = discord;
-      if (!d || stopping) return;
+      if (!d || stopping) {
+        hold.releaseAll();
+        return;
+      }
       const gate = (m: InboundMessage) => {
         const v = opts.access.read();
         return v.ok && decideInbound(v.access, m, v.mentionPatterns).action === "deliver";
       };
       return runCatchUp({
-        cursors: cursors.entries(),
+        cursors: cursors?.entries() ?? [],
         chatAllowed: async (chatId) => {
           const v = opts.access.read();
           return v.ok && checkOutbound(v.access, await d.chatFacts(chatId)) === undefined;
         },
         fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
         wouldDeliver: gate,
-        deliver: (m) => onMessage(m, true),
-        hold: (chatId) => void (held.has(chatId) || held.set(chatId, [])),
-        release: (chatId) => {
-          const queued = held.get(chatId) ?? [];
-          held.delete(chatId);
-          queued.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => onMessage(m));
-        },
+        // A live copy waiting in the hold goes out as live, on release.
+        deliver: (m) => hold.holds(m.channelId, m.id) || onMessage(m, true),
+        hold: (chatId) => hold.hold(chatId),
+        planned: () => hold.planned(),
+        release: (chatId) => hold.release(chatId),
         log,
         now: Date.now,
       });
@@ -226,11 +235,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   const onMessage = (msg: InboundMessage, missed = false) => {
-    const queue = missed ? undefined : held.get(msg.channelId);
-    if (queue) {
-      queue.push(msg);
-      return;
-    }
+    // Cursors are closed: not delivered now, so the next session catches it up.
+    if (stopping) return;
+    if (!missed && hold.offer(msg)) return;
     if (!recent.firstTime(msg.id)) return;
     const view = opts.access.read();
     if (!view.ok) return; // fail closed; the store already explained why on stderr
@@ -245,19 +252,30 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     // work. The rest of the gate (opt-in, group allowFrom) still does.
     const verdictOnly = decision.action === "drop" && decision.reason === "no-mention";
     if (decision.action !== "deliver" && !verdictOnly) return;
-    if (decision.action === "deliver") cursors.note(msg.channelId, msg.id);
-    if (relay.interceptText(msg, view.access)) return;
-    if (verdictOnly) return;
+    // Journaled before the event is written (see cursors.ts).
+    const delivery: Delivery | undefined = decision.action === "deliver"
+      ? cursors?.begin(msg.channelId, msg.id)
+      : undefined;
+    if (relay.interceptText(msg, view.access) || verdictOnly) return delivery?.done();
     if (!msg.isDm) {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
     const event = toChannelEvent(withholdQuote(view.access, msg), { missed });
-    mcp.sendEvent(event).catch((err) => {
+    // An earlier run died between journaling and writing this one: say so.
+    if (delivery?.repeat) event.meta = { ...event.meta, possible_duplicate: "true" };
+    mcp.sendEvent(event).then(() => delivery?.done(), (err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
     native.delivered(msg, event);
-    typing.start(msg.channelId);
+    // Known to be dropped: tell each approver once rather than show typing forever.
+    const notice = dropNotice.firstFor(msg.authorId, view.access.allowFrom);
+    if (notice && discord) {
+      void discord.sendMessage(msg.channelId, { content: notice }).catch((err) => {
+        log(`could not tell ${msg.authorId} that messages are dropped: ${describeError(err)}`);
+      });
+    }
+    if (!dropNotice.active) typing.start(msg.channelId);
     const ack = view.access.ackReaction;
     if (ack && discord) {
       discord.addReaction(msg.channelId, msg.id, ack).catch((err) => {
@@ -271,8 +289,12 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     await handshakeDone;
     const { connectDiscord } = await import("./discord/client.ts");
     if (!stopping) {
+      // Read now, not at process start: a session that waited for the lock
+      // sees what the one before it delivered.
+      cursors ??= new CursorStore(config.DISCORD_STATE_DIR, { log });
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
+        onSessionStart: () => hold.holdAll(),
         onFreshSession: catchUp,
         onEdit: (msg) =>
           void native.edited(msg).catch((err) =>

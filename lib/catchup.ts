@@ -105,6 +105,8 @@ export interface CatchUpDeps {
   deliver(msg: InboundMessage): void;
   /** Live messages of this chat must wait (they are newer than anything missed). */
   hold(chatId: string): void;
+  /** Every planned chat is held: live messages of the other chats may flow. */
+  planned?(): void;
   /** Lets the held live messages of this chat through. */
   release(chatId: string): void;
   log(line: string): void;
@@ -120,13 +122,21 @@ export async function runCatchUp(
   // Hold every planned chat before the first fetch: a live message answered
   // before the older missed ones of its chat would arrive out of order.
   for (const c of chats) deps.hold(c.chatId);
+  deps.planned?.();
   let delivered = 0;
   const queue = [...chats];
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
+      // Once given up on, the chat's live messages flow: a history that
+      // comes later must not deliver older messages after them.
+      let gaveUp = false;
       try {
-        delivered += await withTimeout(catchUpChat(deps, c, limits), limits.chatTimeoutMs);
+        delivered += await withTimeout(
+          catchUpChat(deps, c, limits, () => gaveUp),
+          limits.chatTimeoutMs,
+        );
       } catch (err) {
+        gaveUp = true;
         deps.log(
           `catch-up of chat ${c.chatId} failed, messages sent there while the bridge was away may be missing: ${
             err instanceof Error ? err.message : String(err)
@@ -142,9 +152,15 @@ export async function runCatchUp(
   return { delivered };
 }
 
-async function catchUpChat(deps: CatchUpDeps, c: Cursor, limits: CatchUpLimits): Promise<number> {
+async function catchUpChat(
+  deps: CatchUpDeps,
+  c: Cursor,
+  limits: CatchUpLimits,
+  gaveUp: () => boolean,
+): Promise<number> {
   if (!(await deps.chatAllowed(c.chatId))) return 0;
   const fetched = await deps.fetchRecent(c.chatId);
+  if (gaveUp()) return 0;
   const pick = selectMissed(fetched, c.lastId, {
     now: deps.now(),
     maxAgeMs: limits.maxAgeMs,

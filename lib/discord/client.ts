@@ -55,6 +55,11 @@ export interface DiscordHandlers {
    * while there was no session were never delivered, so the core catches up.
    */
   onFreshSession?(): void;
+  /**
+   * A READY arrived: a new session begins. Its live messages may come before
+   * {@link onFreshSession} (discord.js waits for every guild first).
+   */
+  onSessionStart?(): void;
   /** A person edited a message (MESSAGE_UPDATE with `edited_timestamp`). */
   onEdit?(msg: InboundMessage): void;
   /** Someone added a reaction; `excerpt` is the start of the bot's message reacted to, if known. */
@@ -343,6 +348,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     });
     c.on("raw", (packet: { t?: string | null; d?: unknown }) => {
       lastAliveAt = Date.now();
+      if (packet.t === "READY" && current()) handlers.onSessionStart?.();
       if (packet.t === "MESSAGE_CREATE" && current()) onGatewayMessage(packet.d as GatewayMessage);
       if (packet.t === "MESSAGE_UPDATE" && current()) onGatewayEdit(packet.d as GatewayMessage);
       if (packet.t === "MESSAGE_REACTION_ADD" && current()) {

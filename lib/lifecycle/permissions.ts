@@ -40,8 +40,18 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISCORD_STATE_DIR",
   "DISCORD_API_URL",
   "DISCORD_ACCESS_MODE",
+  /** Claude Code's argv as a JSON array, from the orphan-watch step (lifecycle/orphan_watch.ts). */
+  "DISCORD_CLAUDE_ARGV",
   "HOME",
   "USERPROFILE",
+  // Read only to tell whether Claude Code will drop our messages (lib/diagnose/delivery.ts).
+  "DISABLE_TELEMETRY",
+  "DO_NOT_TRACK",
+  "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+  "DISABLE_GROWTHBOOK",
+  "CLAUDE_CODE_DISABLE_FEATURE_FLAGS",
+  "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF",
+  "CLAUDE_PLUGIN_ROOT",
 ];
 
 /** The variables this launcher step reads (its own `--allow-env` list). Not the token. */

@@ -22,7 +22,7 @@ export const ReactInput = z.object({
 export const reactTool = defineTool({
   name: "react",
   description:
-    "Add an emoji reaction to a Discord message. Unicode emoji work directly; custom emoji need the <:name:id> form.",
+    "Add an emoji reaction to a Discord message (chat_id and message_id from the inbound <channel> tag). Unicode emoji work directly; custom emoji need the <:name:id> form. A reaction is not an answer: the user reads only what reply sends.",
   input: ReactInput,
   async run(ctx, args) {
     const discord = await requireAllowedChat(ctx, args.chat_id);

@@ -52,7 +52,7 @@ export function planReply(
 export const replyTool = defineTool({
   name: "reply",
   description:
-    "Send a message to a Discord chat. Pass chat_id from the inbound message. Long text is split automatically. Optional reply_to quotes a message; optional files attaches local files (absolute paths).",
+    'Send a message to a Discord chat. The Discord user sees only what this tool sends, never your terminal output: every answer, question or result meant for them must go through reply. Pass chat_id from the inbound <channel source="discord" chat_id="…"> tag. Text is Markdown; long text is split automatically. Optional reply_to quotes an earlier message by its message_id; optional files attaches local files (absolute paths).',
   input: ReplyInput,
   async run(ctx, args) {
     const files = args.files ?? [];

@@ -298,6 +298,50 @@ export class RestApi {
         primary_guild: null,
         verified: true,
       }));
+    // Current user's guilds: partial guilds, sorted by id, at most `limit`
+    // (1..200, default 200) after `after` / before `before`.
+    this.#add("GET", "/users/@me/guilds", ({ query }) => {
+      const raw = query.get("limit");
+      const limit = raw === null ? 200 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+        throw new ApiError(400, {
+          message: "Invalid Form Body",
+          code: 50035,
+          errors: {
+            limit: {
+              _errors: [{
+                code: limit > 200 ? "NUMBER_TYPE_MAX" : "NUMBER_TYPE_MIN",
+                message: limit > 200
+                  ? "int value should be less than or equal to 200."
+                  : "int value should be greater than or equal to 1.",
+              }],
+            },
+          },
+        });
+      }
+      const after = query.get("after");
+      const before = query.get("before");
+      const bySnowflake = (a: string, b: string) =>
+        a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+      let ids = world.guildIds().filter((id) => world.botInGuild(id)).sort(bySnowflake);
+      if (after) ids = ids.filter((id) => bySnowflake(id, after) > 0);
+      if (before) ids = ids.filter((id) => bySnowflake(id, before) < 0).slice(-limit);
+      return json(
+        200,
+        ids.slice(0, limit).map((id) => {
+          const g = world.guild(id)!;
+          return {
+            id: g.id,
+            name: g.name,
+            icon: null,
+            banner: null,
+            owner: false,
+            permissions: "2248473465835073",
+            features: [],
+          };
+        }),
+      );
+    });
     this.#add("GET", "/users/:user", ({ params }) => {
       const user = world.users.get(params.user);
       if (!user) throw Errors.unknownUser();
