@@ -205,6 +205,18 @@ Deno.test("syntax outside the linear subset is rejected with a reason", () => {
   assert.match(rejected("\\01"), /octal/);
 });
 
+Deno.test("escapes that would silently mean other text without the u flag are rejected, saying so", () => {
+  // Without `u`, `\p{L}+` is the text "p{L" then "}"s, and `\u{1F600}` is
+  // "u{1F600}": an approver's pattern that never matches what it says.
+  for (const p of ["\\p{L}+", "hey \\P{Lu}", "[\\p{L}]", "\\u{1F600}", "[\\u{41}]"]) {
+    assert.match(rejected(p), /needs the u flag/, p);
+  }
+  // `\k`, `\8` and `\9` are plain letters or digits only when no such group exists.
+  for (const p of ["\\kate", "v\\8", "\\9lives"]) assert.match(rejected(p), /ambiguous/, p);
+  // Written out, the same characters are fine.
+  for (const p of ["\\\\p{L}", "[\\\\p]{L}", "\\u0041", "\\pa", "kate"]) accepted(p);
+});
+
 Deno.test("patterns expanding past the program limit are rejected", () => {
   assert.match(rejected("a{1000}"), /expands to more than/);
   assert.match(rejected("(?:a{30}){30}"), /expands to more than/);
