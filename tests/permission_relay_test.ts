@@ -789,6 +789,16 @@ Deno.test(
       const mine = await promptIn(w, w.aliceDm, "fghij");
       const bobs = await promptIn(w, w.bobDm, "fghij");
       await w.emu.waitFor(() => w.emu.message(w.bobDm, bobs.id));
+      // The session ends once both copies are on record (a copy whose POST
+      // answer has not reached the bridge yet cannot be known to the next one).
+      await w.emu.waitFor(() => {
+        try {
+          const ledger = Deno.readTextFileSync(`${w.stateDir}/prompts.json`);
+          return ledger.includes(mine.id) && ledger.includes(bobs.id);
+        } catch {
+          return false;
+        }
+      }, { message: "both copies recorded in prompts.json" });
       await w.bridge.close();
       await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
       // Nothing closed them in between: the old process is gone.
