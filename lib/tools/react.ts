@@ -4,9 +4,10 @@
  * @module
  */
 import { z } from "zod";
+import { isPermissionPromptMessage } from "../permission/prompt.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { SnowflakeSchema } from "./reply.ts";
-import { defineTool, requireAllowedChat, ToolError } from "./tool.ts";
+import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
 
 /** Input of the `react` tool. */
 export const ReactInput = z.object({
@@ -25,6 +26,19 @@ export const reactTool = defineTool({
   input: ReactInput,
   async run(ctx, args) {
     const discord = await requireAllowedChat(ctx, args.chat_id);
+    // Not on a permission prompt: the bot's own ✅ under an open prompt reads
+    // as an approval to the approvers who have not answered yet.
+    let target;
+    try {
+      target = await discord.fetchMessage(args.chat_id, args.message_id);
+    } catch (err) {
+      throw new ToolError(`message ${args.message_id} not found: ${describeDiscordErrorLite(err)}`);
+    }
+    if (target.authorId === botIdOf(discord) && isPermissionPromptMessage(target)) {
+      throw new ToolError(
+        `message ${args.message_id} is a permission prompt; the bot does not react to prompts`,
+      );
+    }
     try {
       await discord.addReaction(args.chat_id, args.message_id, args.emoji);
     } catch (err) {

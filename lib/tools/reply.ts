@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
 import type { FileUpload, MessageBody } from "../discord/port.ts";
+import { COUNTERFEIT_REFUSAL, imitatesPermissionPrompt } from "../permission/prompt.ts";
 import { planOutbound } from "../text/outbound.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { loadUploads, MAX_FILES } from "./files.ts";
@@ -70,6 +71,10 @@ export const replyTool = defineTool({
       maxMessages: access.maxReplyMessages,
     });
     const bodies = plan.bodies;
+    // No counterfeit permission prompts, however the text was split.
+    if ([args.text, ...bodies.map((b) => b.content ?? "")].some(imitatesPermissionPrompt)) {
+      throw new ToolError(COUNTERFEIT_REFUSAL);
+    }
     const sent: string[] = [];
     for (const [i, body] of bodies.entries()) {
       const files: FileUpload[] = i === 0 ? [...uploads] : [];
