@@ -217,7 +217,7 @@ Deno.test("doctor: a project server rejected in Claude Code's 'New MCP server fo
     r.detail.includes("settings.local.json") && r.detail.includes("never starts it"),
     r.detail,
   );
-  assert(r.fix?.includes("claude mcp reset-project-choices"), r.fix);
+  assert(r.fix?.includes("claude mcp reset-project-choices"), String(r.fix));
   // Another way in (the plugin) still works: reported, not failed.
   const both = byName(
     { ...healthy(), registrations: [rejected, ...healthy().registrations] },
