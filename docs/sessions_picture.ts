@@ -4,6 +4,9 @@
  *
  *     deno run -A docs/sessions_picture.ts [--html-only]
  *
+ * (`--html-only` keeps the page in a temporary directory and prints its path
+ * instead of taking the picture.)
+ *
  * It starts the emulator with a guild whose `#claude-sessions` channel is
  * the opted-in `sessionsChannel`, launches three sessions exactly as
  * `.mcp.json` does (same `DISCORD_STATE_DIR`, `CLAUDE_PROJECT_DIR` = `api`,
@@ -139,6 +142,10 @@ async function play(): Promise<void> {
     () => emu.messages(webThread).find((m) => m.components.length > 0),
     { timeoutMs: 15_000, message: "the prompt in web's thread" },
   );
+  // What was written in a thread reached its session only (the picture shows routing that holds).
+  await new Promise((r) => setTimeout(r, 300));
+  const got = running.map((b) => b.notifications.filter((n) => n.method === EVENT).length);
+  if (got.join() !== "2,1,0") throw new Error(`events per session (api, web, docs): ${got}`);
 }
 
 /** Reads the guild, the session threads and their messages back through REST. */
@@ -213,11 +220,14 @@ try {
     shown: [t["session-api"].threadId, t["session-web"].threadId],
     me: ana.id,
   });
-  const htmlPath = `${await Deno.makeTempDir({ prefix: "sessions-picture-" })}/sessions.html`;
+  const dir = await Deno.makeTempDir({ prefix: "sessions-picture-" });
+  const htmlPath = `${dir}/sessions.html`;
   await Deno.writeTextFile(htmlPath, page);
-  console.error(`page: ${htmlPath}`);
-  if (!Deno.args.includes("--html-only")) {
+  if (Deno.args.includes("--html-only")) {
+    console.error(`page: ${htmlPath}`);
+  } else {
     await screenshot(htmlPath, `${HERE}sessions.png`);
+    await Deno.remove(dir, { recursive: true });
     console.error(`picture: ${HERE}sessions.png`);
   }
 } catch (err) {
