@@ -17,7 +17,7 @@
  *
  * @module
  */
-import { log } from "./lib/log.ts";
+import { log } from "./lib/core/log.ts";
 import { BRIDGE_ENV } from "./lib/lifecycle/permissions.ts";
 import { deliveryProblems, describeProblem } from "./lib/diagnose/delivery.ts";
 import { identityFrom } from "./lib/session/identity.ts";

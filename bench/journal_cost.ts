@@ -1,5 +1,5 @@
 /**
- * What the delivery journal (lib/cursors.ts) costs per delivered message.
+ * What the delivery journal (lib/hub/cursors.ts) costs per delivered message.
  *
  * Compares, per message, the bridge's write path with and without the
  * journal: the channel event serialized and written with one synchronous
@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { CursorStore } from "../lib/cursors.ts";
+import { CursorStore } from "../lib/hub/cursors.ts";
 import { DenoStdioTransport } from "../lib/mcp/stdio_transport.ts";
 
 /** Per-message cost of the write path, in nanoseconds (medians over batches). */

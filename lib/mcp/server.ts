@@ -14,11 +14,11 @@ import {
 } from "@modelcontextprotocol/sdk/types.js";
 import type { jsonSchemaValidator } from "@modelcontextprotocol/sdk/validation/types.js";
 import { z } from "zod";
-import { INSTRUCTIONS } from "../instructions.ts";
+import { INSTRUCTIONS } from "../session/instructions.ts";
 import { type PermissionRequest, PermissionRequestSchema } from "../permission/prompt.ts";
-import { describeError } from "../log.ts";
-import type { ChannelEvent } from "../notification.ts";
-import { createReplyHints } from "../reply_hint.ts";
+import { describeError } from "../core/log.ts";
+import type { ChannelEvent } from "../core/notification.ts";
+import { createReplyHints } from "../session/reply_hint.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 
 /** The server's name and version as shown in Claude Code's /mcp. */

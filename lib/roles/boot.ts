@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { type Config, loadConfig, parseDotEnv, resolveStateDir } from "../config.ts";
+import { type Config, loadConfig, parseDotEnv, resolveStateDir } from "../core/config.ts";
 import { describeSandbox, NO_STATE_DIR } from "../lifecycle/permissions.ts";
 import { secureStateDir } from "../lifecycle/state_dir.ts";
 import { guardConsole } from "../lifecycle/output_guard.ts";
-import { addSecret, describeError, log } from "../log.ts";
+import { addSecret, describeError, log } from "../core/log.ts";
 
 /**
  * Loads the configuration from `env`; on a bad one, logs why and returns a

@@ -8,7 +8,7 @@
  */
 import { claimInstanceLock, lockPath, readHolder } from "../lifecycle/instance_lock.ts";
 import { unixSocketsAvailable } from "../link/socket.ts";
-import { describeError, log } from "../log.ts";
+import { describeError, log } from "../core/log.ts";
 import { followHub } from "./follower.ts";
 import { becomeHub } from "./hub_role.ts";
 import type { BridgeProcess } from "./process.ts";

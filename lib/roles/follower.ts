@@ -6,7 +6,7 @@
  */
 import { type HubFrame, HubFrameSchema, type SessionFrame } from "../link/protocol.ts";
 import { connectSocket, socketPath } from "../link/socket.ts";
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 import type { BridgeProcess } from "./process.ts";
 
 /** How often a session looks for a hub while none answers on the socket (ms). */

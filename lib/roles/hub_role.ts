@@ -14,7 +14,7 @@ import {
 } from "../link/protocol.ts";
 import { serveSocket, socketPath, type SocketServer } from "../link/socket.ts";
 import type { Hub } from "../hub/hub.ts";
-import { describeError, log } from "../log.ts";
+import { describeError, log } from "../core/log.ts";
 import { TOOLS } from "../tools/mod.ts";
 import type { BridgeProcess } from "./process.ts";
 

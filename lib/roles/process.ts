@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../core/config.ts";
 import type { Session } from "../session/session.ts";
 import type { Shutdown } from "./shutdown.ts";
 

@@ -9,7 +9,7 @@ import type { Hub } from "../hub/hub.ts";
 import type { InstanceLock } from "../lifecycle/instance_lock.ts";
 import { watchParent } from "../lifecycle/parent_watch.ts";
 import type { SocketServer } from "../link/socket.ts";
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 import type { Session } from "../session/session.ts";
 
 /** How long an orderly shutdown may take before the process exits anyway (ms). */
