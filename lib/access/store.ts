@@ -181,7 +181,9 @@ export class AccessStore {
           );
         }
       }
-      const next = mutator(current);
+      // A corrupt file set aside by `fresh` is replaced by the defaults even
+      // when the command itself changes nothing (`policy pairing --fresh`).
+      const next = mutator(current) ?? (backupPath ? current : null);
       if (next === null) return { access: current, changed: false, backupPath };
       const checked = AccessSchema.safeParse(next);
       if (!checked.success) {
