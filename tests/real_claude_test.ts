@@ -16,8 +16,8 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { INSTRUCTIONS } from "../lib/instructions.ts";
-import { REPLY_HINT } from "../lib/reply_hint.ts";
+import { INSTRUCTIONS } from "../lib/session/instructions.ts";
+import { REPLY_HINT } from "../lib/session/reply_hint.ts";
 import type { Message } from "./emulator/mod.ts";
 import { alive, argv, children } from "./helpers/process.ts";
 import { assertEssentials } from "./real_claude/essentials.ts";

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { resolveStateDir } from "../config.ts";
-import { describeError } from "../log.ts";
+import { resolveStateDir } from "../core/config.ts";
+import { describeError } from "../core/log.ts";
 import { type AccessCommand, parseAccessArgs, tokenError } from "./cli_args.ts";
 import { CLI_NAME, helpText } from "./cli_help.ts";
 import { formatStatus } from "./status.ts";

@@ -18,7 +18,7 @@ import { parseAccessJson, serializeAccess } from "./parse.ts";
 import { compileMentionPatterns, type MentionPattern } from "./patterns.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { type LockOptions, withFileLock } from "./lock.ts";
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 
 /** `live` re-reads on change; `static` snapshots once at start and refuses writes. */
 export type AccessMode = "live" | "static";

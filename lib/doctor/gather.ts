@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { loadConfig, resolveStateDir } from "../config.ts";
+import { loadConfig, resolveStateDir } from "../core/config.ts";
 import { AccessStore } from "../access/store.ts";
 import { lockPath, readHolder } from "../lifecycle/instance_lock.ts";
 import { CHANNEL_OFF_ENV, DISK_CACHE_ENV } from "../diagnose/delivery.ts";
-import { addSecret, describeError } from "../log.ts";
+import { addSecret, describeError } from "../core/log.ts";
 import type { DoctorFacts, Fetched } from "./checks.ts";
 
 /** The variables the doctor reads (its task's `--allow-env` list). */
