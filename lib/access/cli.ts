@@ -210,6 +210,12 @@ async function execute(
       const result = await write((a) => ({ ...a, [command.key]: command.value }));
       if (!result) return 1;
       out(`${command.key} = ${JSON.stringify(command.value)}`);
+      if (command.key === "sessionsChannel" && !result.access.groups[String(command.value)]) {
+        io.stderr(
+          `note: ${command.value} is not an opted-in channel yet, so sessions get no threads ` +
+            `until you run: ${CLI_NAME} group add ${command.value} --no-mention\n`,
+        );
+      }
       return 0;
     }
     case "unset": {
