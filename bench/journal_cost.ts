@@ -1,5 +1,5 @@
 /**
- * What the delivery journal (lib/cursors.ts) costs per delivered message.
+ * What the delivery journal (lib/hub/cursors.ts) costs per delivered message.
  *
  * Compares, per message, the bridge's write path with and without the
  * journal: the channel event serialized and written with one synchronous
@@ -12,8 +12,8 @@
  *
  * @module
  */
-import { CursorStore } from "../lib/cursors.ts";
-import { DenoStdioTransport } from "../lib/mcp/stdio_transport.ts";
+import { CursorStore } from "../lib/hub/cursors.ts";
+import { ChannelServer } from "../lib/session/mcp_stdio.ts";
 
 /** Per-message cost of the write path, in nanoseconds (medians over batches). */
 export interface JournalCost {
@@ -44,7 +44,15 @@ export async function measureJournalCost(
   const batch = opts.batch ?? 500;
   const dir = opts.dir ?? await Deno.makeTempDir({ prefix: "journal-bench-" });
   const sink = Deno.openSync("/dev/null", { write: true });
-  const transport = new DenoStdioTransport({ output: sink, input: new ReadableStream() });
+  // The session's MCP server writes each event with one synchronous write, as in the bridge.
+  const server = new ChannelServer({
+    instructions: "",
+    tools: [],
+    callTool: () => Promise.resolve({ text: "", isError: false }),
+    onPermissionRequest: () => {},
+    log: () => {},
+    output: sink,
+  });
   const event = (i: number) => ({
     jsonrpc: "2.0" as const,
     method: "notifications/claude/channel",
@@ -73,10 +81,10 @@ export async function measureJournalCost(
         const id = e.params.meta.message_id;
         if (journal) {
           const d = store.begin("1300000000000000001", id);
-          await transport.send(e);
+          await server.notify(e.method, e.params);
           d.done();
         } else {
-          await transport.send(e);
+          await server.notify(e.method, e.params);
           store.note("1300000000000000001", id);
         }
       }

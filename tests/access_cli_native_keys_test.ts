@@ -104,3 +104,27 @@ Deno.test("set parses the native keys through the schema", () => {
   });
   assert.equal(value("editEvents", "true"), true);
 });
+
+Deno.test("deno task access: sessionsChannel is set, shown and unset; a channel not opted in gets a note", async () => {
+  await withState(async (access, dir) => {
+    const early = await access("set", "sessionsChannel", "1300000000000000001");
+    assert.equal(early.code, 0, early.stderr);
+    assert.match(early.stderr, /not an opted-in channel yet.*group add 1300000000000000001/s);
+
+    const group = await access("group", "add", "1300000000000000002", "--no-mention");
+    assert.equal(group.code, 0, group.stderr);
+    const set = await access("set", "sessionsChannel", "1300000000000000002");
+    assert.equal(set.code, 0, set.stderr);
+    assert.doesNotMatch(set.stderr, /not an opted-in channel/);
+    assert.equal(readAccess(dir).sessionsChannel, "1300000000000000002");
+    assert.match((await access("status")).stdout, /sessionsChannel\s+"1300000000000000002"\n/);
+
+    const bad = await access("set", "sessionsChannel", "general");
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /channel ID/);
+    assert.equal(readAccess(dir).sessionsChannel, "1300000000000000002");
+
+    assert.equal((await access("unset", "sessionsChannel")).code, 0);
+    assert.equal(readAccess(dir).sessionsChannel, undefined);
+  });
+});

@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { AccessSchema } from "../lib/access/schema.ts";
-import type { ChatFacts } from "../lib/gate.ts";
-import type { InboundMessage } from "../lib/notification.ts";
+import type { ChatFacts } from "../lib/access/gate.ts";
+import type { InboundMessage } from "../lib/core/notification.ts";
 import { gateAdmitsAuthor, withholdQuote } from "../lib/tools/author_gate.ts";
 
 const BOT = "100000000000000001";

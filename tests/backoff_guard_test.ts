@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { backoffDelay, formatDelay, IDENTIFY_BACKOFF, LOGIN_BACKOFF } from "../lib/backoff.ts";
+import {
+  backoffDelay,
+  formatDelay,
+  IDENTIFY_BACKOFF,
+  LOGIN_BACKOFF,
+} from "../lib/discord/backoff.ts";
 import {
   checkGateway,
   CLOSE_GRACE_MS,

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { planCatchUpChats, runCatchUp, selectMissed } from "../lib/catchup.ts";
-import type { InboundMessage } from "../lib/notification.ts";
+import { planCatchUpChats, runCatchUp, selectMissed } from "../lib/hub/catchup.ts";
+import type { InboundMessage } from "../lib/core/notification.ts";
 
 const NOW = Date.UTC(2026, 5, 1, 12);
 const msg = (id: string, agoMs = 60_000, extra: Partial<InboundMessage> = {}): InboundMessage => ({

@@ -4,7 +4,7 @@
  * delivers what it missed, through the gate, in order, marked missed, once.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { CATCHUP_MAX_PER_CHAT } from "../lib/catchup.ts";
+import { CATCHUP_MAX_PER_CHAT } from "../lib/hub/catchup.ts";
 import { withWorld, type World } from "./helpers/world.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals, throws as assertThrows } from "node:assert/strict";
-import { DEFAULT_API_URL, loadConfig, parseDotEnv, resolveStateDir } from "../lib/config.ts";
+import { DEFAULT_API_URL, loadConfig, parseDotEnv, resolveStateDir } from "../lib/core/config.ts";
 
 Deno.test("the state directory defaults to the official plugin's", () => {
   assertEquals(resolveStateDir({ HOME: "/home/u" }), "/home/u/.claude/channels/discord");

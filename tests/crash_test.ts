@@ -28,7 +28,7 @@ import {
 } from "./helpers/bridge.ts";
 import { bridgePidUnder, REPO, waitForExit } from "./helpers/process.ts";
 import { E2E } from "./helpers/world.ts";
-import { compareSnowflakes } from "../lib/cursors.ts";
+import { compareSnowflakes } from "../lib/hub/cursors.ts";
 
 const CHANNEL = "notifications/claude/channel";
 const TOTAL = 1000;

@@ -5,7 +5,7 @@
  * Code (the MCP client) receives.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { parseCursors } from "../lib/cursors.ts";
+import { parseCursors } from "../lib/hub/cursors.ts";
 import { startBridge } from "./helpers/bridge.ts";
 import { bridgePidUnder, waitForExit } from "./helpers/process.ts";
 import { E2E, withWorld, type World } from "./helpers/world.ts";

@@ -1,6 +1,11 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { RecentIds } from "../lib/dedupe.ts";
-import { compareSnowflakes, CursorStore, parseCursors, serializeCursors } from "../lib/cursors.ts";
+import { RecentIds } from "../lib/hub/dedupe.ts";
+import {
+  compareSnowflakes,
+  CursorStore,
+  parseCursors,
+  serializeCursors,
+} from "../lib/hub/cursors.ts";
 
 Deno.test("RecentIds reports repeats and forgets the oldest beyond its capacity", () => {
   const ids = new RecentIds(3);

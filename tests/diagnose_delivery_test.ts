@@ -199,3 +199,29 @@ Deno.test("notice: only certain problems reach Discord, each approver once", () 
   assert(!quiet.active);
   assertEquals(quiet.firstFor("alice", ["alice"]), undefined);
 });
+
+Deno.test("argv: a wrapper whose name or folder merely mentions claude concludes nothing (no false drop notice)", () => {
+  for (
+    const argv of [
+      ["/bin/sh", "/home/me/bin/claude-discord.sh"],
+      ["/home/me/bin/start-claude.sh"],
+      ["bash", "/home/me/src/claude-code-discord/run.sh", "hello"],
+      ["/usr/local/bin/claudebox", "hello"],
+      ["node", "/home/me/claude-code-wrapper/index.js"],
+      ["python3", "/opt/claude/launch.py"],
+    ]
+  ) {
+    assertEquals(argvProblem(argv, server), undefined, argv.join(" "));
+  }
+  // Claude Code itself, however started, still counts.
+  for (
+    const head of [
+      ["/home/me/.local/share/claude/versions/2.1.332"],
+      ["/usr/bin/node", "/usr/lib/node_modules/@anthropic-ai/claude-code/cli.js"],
+      ["bun", "/home/me/.bun/install/global/node_modules/@anthropic-ai/claude-code/cli.js"],
+      ["C:\\Users\\me\\.local\\bin\\claude.exe"],
+    ]
+  ) {
+    assert(argvProblem([...head, "hello"], server)?.certain, head.join(" "));
+  }
+});

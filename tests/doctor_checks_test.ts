@@ -204,3 +204,26 @@ Deno.test("doctor: a token kept only in the plugin's secure options counts as pr
   }
   assertEquals(exitCode(runChecks(f)), 0);
 });
+
+Deno.test("doctor: a project server rejected in Claude Code's 'New MCP server found' dialog fails with how to undo it", () => {
+  const rejected = {
+    where: "project /src/discord/.mcp.json",
+    detail: "discord",
+    rejectedIn: "/src/discord/.claude/settings.local.json",
+  };
+  const r = byName({ ...healthy(), registrations: [rejected] }, "registered");
+  assertEquals(r.status, "fail");
+  assert(
+    r.detail.includes("settings.local.json") && r.detail.includes("never starts it"),
+    r.detail,
+  );
+  assert(r.fix?.includes("claude mcp reset-project-choices"), String(r.fix));
+  // Another way in (the plugin) still works: reported, not failed.
+  const both = byName(
+    { ...healthy(), registrations: [rejected, ...healthy().registrations] },
+    "registered",
+  );
+  assertEquals(both.status, "ok");
+  assert(both.detail.includes("plugin:discord@claude-channels"), both.detail);
+  assert(!/start with: [^(]*server:discord/.test(both.detail), both.detail);
+});

@@ -4,7 +4,7 @@
  * and an installed plugin enabled in user or project settings. Only entries
  * that start this bridge count.
  */
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { gatherFacts } from "../lib/doctor/gather.ts";
 
 const ours = {
@@ -15,7 +15,7 @@ const other = { command: "npx", args: ["-y", "some-server"] };
 
 async function registrationsIn(
   files: Record<string, unknown>,
-): Promise<{ where: string; detail: string }[]> {
+): Promise<{ where: string; detail: string; rejectedIn?: string }[]> {
   const root = await Deno.makeTempDir({ prefix: "doctor-gather-" });
   try {
     const home = `${root}/home`;
@@ -96,4 +96,32 @@ Deno.test("doctor gather: an installed plugin counts only while enabled (user or
     [],
   );
   assertEquals(await registrationsIn({ "project/.mcp.json": { mcpServers: { other } } }), []);
+});
+
+Deno.test("doctor gather: a project server listed in disabledMcpjsonServers (local, project or user settings) is marked rejected", async () => {
+  const mcp = { "project/.mcp.json": { mcpServers: { discord: ours } } };
+  assertEquals(await registrationsIn(mcp), [
+    { where: "project /project/.mcp.json", detail: "discord" },
+  ]);
+  for (const file of ["project/.claude/settings.local.json", "project/.claude/settings.json"]) {
+    const found = await registrationsIn({
+      ...mcp,
+      [file]: { disabledMcpjsonServers: ["discord"] },
+    });
+    assertEquals(found.length, 1);
+    assert(found[0].rejectedIn?.endsWith(file), JSON.stringify(found));
+  }
+  const user = await registrationsIn({
+    ...mcp,
+    "home/.claude/settings.json": { disabledMcpjsonServers: ["discord"] },
+  });
+  assert(user[0].rejectedIn?.endsWith("home/.claude/settings.json"), JSON.stringify(user));
+  // Another server's rejection does not count.
+  assertEquals(
+    await registrationsIn({
+      ...mcp,
+      "project/.claude/settings.local.json": { disabledMcpjsonServers: ["other"] },
+    }),
+    [{ where: "project /project/.mcp.json", detail: "discord" }],
+  );
 });

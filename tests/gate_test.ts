@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { AccessSchema } from "../lib/access/schema.ts";
-import { checkOutbound, decideInbound, type InboundFacts } from "../lib/gate.ts";
+import { checkOutbound, decideInbound, type InboundFacts } from "../lib/access/gate.ts";
 
 const ALICE = "111111111111111111";
 const MALLORY = "999999999999999999";

@@ -7,7 +7,7 @@
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { type RawRich, readRich, replyReferenceId } from "../lib/discord/raw.ts";
-import { type InboundMessage, toChannelEvent } from "../lib/notification.ts";
+import { type InboundMessage, toChannelEvent } from "../lib/core/notification.ts";
 import { META_KEY_RE } from "../lib/text/sanitize.ts";
 
 const AUTHOR = { id: "111111111111111111", username: "alice", global_name: "Alice" };

@@ -11,8 +11,8 @@ import {
   parseCursors,
   parseJournal,
   parseUncertain,
-} from "../lib/cursors.ts";
-import { LiveHold } from "../lib/live_hold.ts";
+} from "../lib/hub/cursors.ts";
+import { LiveHold } from "../lib/hub/live_hold.ts";
 import { waitUntil } from "./helpers/bridge.ts";
 
 /** An in-memory journal that survives a "crash" (the store is dropped without close()). */

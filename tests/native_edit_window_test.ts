@@ -7,7 +7,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { AccessSchema } from "../lib/access/schema.ts";
 import { EDIT_WINDOW_MS, NativeEvents } from "../lib/native/events.ts";
-import type { ChannelEvent, InboundMessage } from "../lib/notification.ts";
+import type { ChannelEvent, InboundMessage } from "../lib/core/notification.ts";
 
 const ALICE = "100000000000000001";
 

@@ -15,7 +15,7 @@ import {
   reactionEvent,
   statusConfig,
 } from "../lib/native/events.ts";
-import type { InboundMessage } from "../lib/notification.ts";
+import type { InboundMessage } from "../lib/core/notification.ts";
 import { META_KEY_RE } from "../lib/text/sanitize.ts";
 
 const BOT = "900000000000000000";

@@ -16,7 +16,7 @@ import {
   listAttachments,
   safeContentType,
   toChannelEvent,
-} from "../lib/notification.ts";
+} from "../lib/core/notification.ts";
 import { META_KEY_RE } from "../lib/text/sanitize.ts";
 
 function message(attachments: AttachmentInfo[], content = ""): InboundMessage {

@@ -16,8 +16,8 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { INSTRUCTIONS } from "../lib/instructions.ts";
-import { REPLY_HINT } from "../lib/reply_hint.ts";
+import { INSTRUCTIONS } from "../lib/session/instructions.ts";
+import { REPLY_HINT } from "../lib/session/reply_hint.ts";
 import type { Message } from "./emulator/mod.ts";
 import { alive, argv, children } from "./helpers/process.ts";
 import { assertEssentials } from "./real_claude/essentials.ts";
@@ -138,7 +138,7 @@ function descendants(root: number): number[] {
 
 /**
  * SIGKILLs the `claude` process and checks that every deno process below it
- * (`deno task`, the bridge) is gone within 2 s.
+ * (`deno task`, the bridge) is gone soon after (6 s bound; 2 s is the target).
  */
 async function killClaude(s: RealClaude): Promise<void> {
   const pane = await s.term.panePid();
@@ -149,11 +149,13 @@ async function killClaude(s: RealClaude): Promise<void> {
   const ours = descendants(claude).filter((pid) => argv(pid).some((a) => /deno/.test(a)));
   assert(ours.length >= 2, `deno task and the bridge below claude: ${ours}`);
   Deno.kill(claude, "SIGKILL");
-  const deadline = Date.now() + 2000;
+  // The design target is 2 s (timed in tests/lifecycle_test.ts); the bound here
+  // is generous for a loaded 2-core machine: what matters is that none is left.
+  const deadline = Date.now() + 6000;
   while (ours.some(alive) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 50));
   }
-  assertEquals(ours.filter(alive), [], "left alive 2 s after the SIGKILL");
+  assertEquals(ours.filter(alive), [], "left alive 6 s after the SIGKILL");
 }
 
 /** Asks for a Bash run from Discord and answers its relayed prompt with a button. */

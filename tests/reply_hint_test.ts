@@ -9,9 +9,14 @@ import {
   match as assertMatch,
   ok as assert,
 } from "node:assert/strict";
-import { INSTRUCTIONS_LIMIT } from "../lib/instructions.ts";
-import type { ChannelEvent } from "../lib/notification.ts";
-import { createReplyHints, HINT_EVERY, HINT_META_KEY, REPLY_HINT } from "../lib/reply_hint.ts";
+import { INSTRUCTIONS_LIMIT } from "../lib/session/instructions.ts";
+import type { ChannelEvent } from "../lib/core/notification.ts";
+import {
+  createReplyHints,
+  HINT_EVERY,
+  HINT_META_KEY,
+  REPLY_HINT,
+} from "../lib/session/reply_hint.ts";
 import { TOOLS } from "../lib/tools/mod.ts";
 import { ChannelEventParams, waitUntil } from "./helpers/bridge.ts";
 import { E2E, withWorld } from "./helpers/world.ts";

@@ -3,7 +3,7 @@
  * documenting every tool the server lists.
  */
 import { match as assertMatch, ok as assert } from "node:assert/strict";
-import { INSTRUCTIONS, INSTRUCTIONS_LIMIT } from "../lib/instructions.ts";
+import { INSTRUCTIONS, INSTRUCTIONS_LIMIT } from "../lib/session/instructions.ts";
 import { TOOLS } from "../lib/tools/mod.ts";
 
 Deno.test("instructions stay within 4,096 characters", () => {

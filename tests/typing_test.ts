@@ -4,7 +4,7 @@
  * refreshes, and stops when the bridge replies in that chat or the cap passes.
  */
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { type TypingClock, TypingIndicator } from "../lib/typing.ts";
+import { type TypingClock, TypingIndicator } from "../lib/hub/typing.ts";
 import { makeWorld } from "./helpers/world.ts";
 
 /** A manual clock: `advance` runs due interval callbacks in time order. */

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { resolveStateDir } from "../config.ts";
-import { describeError } from "../log.ts";
+import { resolveStateDir } from "../core/config.ts";
+import { describeError } from "../core/log.ts";
 import { type AccessCommand, parseAccessArgs, tokenError } from "./cli_args.ts";
 import { CLI_NAME, helpText } from "./cli_help.ts";
 import { formatStatus } from "./status.ts";
@@ -210,6 +210,12 @@ async function execute(
       const result = await write((a) => ({ ...a, [command.key]: command.value }));
       if (!result) return 1;
       out(`${command.key} = ${JSON.stringify(command.value)}`);
+      if (command.key === "sessionsChannel" && !result.access.groups[String(command.value)]) {
+        io.stderr(
+          `note: ${command.value} is not an opted-in channel yet, so sessions get no threads ` +
+            `until you run: ${CLI_NAME} group add ${command.value} --no-mention\n`,
+        );
+      }
       return 0;
     }
     case "unset": {

@@ -23,6 +23,7 @@ export const SETTABLE_KEYS = [
   "statusReactions",
   "reactionEvents",
   "editEvents",
+  "sessionsChannel",
 ] as const;
 /** A key accepted by `set` and `unset`. */
 export type SettableKey = typeof SETTABLE_KEYS[number];

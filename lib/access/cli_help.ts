@@ -101,6 +101,8 @@ Keys:
                             reaches Claude (default true)
   editEvents                true | false: an approver's edit of a recently delivered
                             message reaches Claude, marked as an edit (default true)
+  sessionsChannel           channel ID: each Claude Code session gets a thread there
+                            (must be an opted-in channel: run group add first)
 `,
   unset: `Usage: ${CLI_NAME} unset <key> [--fresh]
 

@@ -26,6 +26,7 @@ const DELIVERY_KEYS = [
   "statusReactions",
   "reactionEvents",
   "editEvents",
+  "sessionsChannel",
 ] as const;
 
 /** Renders the status report for `access` as of `now`. */

@@ -18,7 +18,7 @@ import { parseAccessJson, serializeAccess } from "./parse.ts";
 import { compileMentionPatterns, type MentionPattern } from "./patterns.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { type LockOptions, withFileLock } from "./lock.ts";
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 
 /** `live` re-reads on change; `static` snapshots once at start and refuses writes. */
 export type AccessMode = "live" | "static";
@@ -181,7 +181,9 @@ export class AccessStore {
           );
         }
       }
-      const next = mutator(current);
+      // A corrupt file set aside by `fresh` is replaced by the defaults even
+      // when the command itself changes nothing (`policy pairing --fresh`).
+      const next = mutator(current) ?? (backupPath ? current : null);
       if (next === null) return { access: current, changed: false, backupPath };
       const checked = AccessSchema.safeParse(next);
       if (!checked.success) {

@@ -208,15 +208,22 @@ export function argvProblem(
 }
 
 /**
- * Whether a command line is Claude Code's own (`claude …`, its native
- * binary, or `node …/claude-code/cli.js …`): the argv of anything else (a
- * test runner, a wrapper) says nothing about channels.
+ * Whether a command line is Claude Code's own: its binary (`claude`,
+ * `claude.exe`, or a file of the native installer's `claude/versions/`), or
+ * a JavaScript runtime running its package's `cli.js`. The argv of anything
+ * else (a test runner, a wrapper script such as `claude-discord.sh` or one
+ * kept under a `claude-code-…` folder) says nothing about channels, so only
+ * exact names count: a wrong "yes" here would tell the user their messages
+ * are dropped when they are not.
  */
 export function looksLikeClaudeCode(argv: readonly string[]): boolean {
-  return argv.slice(0, 2).some((a) =>
-    /claude/i.test(a.split(/[\\/]/).at(-1) ?? "") ||
-    /claude-code/i.test(a)
-  );
+  const [head, script] = argv;
+  if (head === undefined) return false;
+  const path = head.replaceAll("\\", "/");
+  const base = path.split("/").at(-1) ?? "";
+  if (/^claude(\.exe)?$/i.test(base) || /\/claude\/versions\/[^/]+$/.test(path)) return true;
+  return /^(node|nodejs|bun)(\.exe)?$/i.test(base) && script !== undefined &&
+    /(^|[\\/])@anthropic-ai[\\/]claude-code[\\/]cli\.m?js$/.test(script);
 }
 
 /** The command that starts a session with this channel enabled. */

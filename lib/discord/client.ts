@@ -14,9 +14,9 @@ import {
   Options,
   Partials,
 } from "discord.js";
-import type { ChatFacts } from "../gate.ts";
-import { describeError } from "../log.ts";
-import type { InboundMessage } from "../notification.ts";
+import type { ChatFacts } from "../access/gate.ts";
+import { describeError } from "../core/log.ts";
+import type { InboundMessage } from "../core/notification.ts";
 import type {
   ButtonClick,
   CommandRun,
@@ -26,7 +26,7 @@ import type {
   InteractionAnswer,
   MessageBody,
 } from "./port.ts";
-import { backoffDelay, formatDelay, LOGIN_BACKOFF } from "../backoff.ts";
+import { backoffDelay, formatDelay, LOGIN_BACKOFF } from "./backoff.ts";
 import {
   explainLoginFailure,
   explainRestError,

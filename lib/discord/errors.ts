@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { formatDelay } from "../backoff.ts";
-import { describeError } from "../log.ts";
+import { formatDelay } from "./backoff.ts";
+import { describeError } from "../core/log.ts";
 
 /** Gateway close codes after which retrying cannot help. */
 export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([

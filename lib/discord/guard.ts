@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { backoffDelay, IDENTIFY_BACKOFF } from "../backoff.ts";
+import { backoffDelay, IDENTIFY_BACKOFF } from "./backoff.ts";
 
 /** `session_start_limit` from `GET /gateway/bot`. */
 export interface SessionStartLimit {

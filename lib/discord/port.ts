@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { ChatFacts } from "../gate.ts";
+import type { ChatFacts } from "../access/gate.ts";
 
 /** A Discord REST message body (create or edit). */
 export interface MessageBody {

@@ -60,7 +60,12 @@ export interface DoctorFacts {
   /** The shell's values of the channel-switch variables. */
   env: Record<string, string | undefined>;
   /** Where this server is registered for Claude Code. */
-  registrations: { where: string; detail: string }[];
+  registrations: {
+    where: string;
+    detail: string;
+    /** A project server rejected in Claude Code's dialog: the settings file that says so. */
+    rejectedIn?: string;
+  }[];
 }
 
 const TOKEN_FIX =
@@ -372,7 +377,16 @@ export function checkRegistration(f: DoctorFacts): CheckResult {
         "`claude plugin marketplace add <this repo>` then `claude plugin install discord@claude-channels`, or run claude from this checkout (its .mcp.json registers it)",
     };
   }
-  const starts = f.registrations.map((r) =>
+  const rejected = f.registrations.filter((r) => r.rejectedIn);
+  const rejectedFix =
+    'run `claude mcp reset-project-choices` in this project, then at the next start choose "Use this MCP server"';
+  const rejectedText = rejected.map((r) =>
+    `${r.where} (${r.detail}) was rejected in Claude Code's "New MCP server found" dialog (${r.rejectedIn}: disabledMcpjsonServers), so Claude Code never starts it`
+  ).join("; ");
+  if (rejected.length === f.registrations.length) {
+    return { name, status: "fail", detail: rejectedText, fix: rejectedFix };
+  }
+  const starts = f.registrations.filter((r) => !r.rejectedIn).map((r) =>
     r.where === "plugin"
       ? launchCommand({ kind: "plugin", name: "discord", marketplace: r.detail.split("@")[1] })
       : launchCommand({ kind: "server", likelyName: r.detail })
@@ -380,8 +394,10 @@ export function checkRegistration(f: DoctorFacts): CheckResult {
   return {
     name,
     status: "ok",
-    detail: `${f.registrations.map((r) => `${r.where} (${r.detail})`).join(", ")}; start with: ${
-      [...new Set(starts)].join(" or ")
+    detail: `${
+      f.registrations.filter((r) => !r.rejectedIn).map((r) => `${r.where} (${r.detail})`).join(", ")
+    }; start with: ${[...new Set(starts)].join(" or ")}${
+      rejected.length ? ` (also ${rejectedText}: ${rejectedFix})` : ""
     }`,
   };
 }

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import { loadConfig, resolveStateDir } from "../config.ts";
+import { loadConfig, resolveStateDir } from "../core/config.ts";
 import { AccessStore } from "../access/store.ts";
 import { lockPath, readHolder } from "../lifecycle/instance_lock.ts";
 import { CHANNEL_OFF_ENV, DISK_CACHE_ENV } from "../diagnose/delivery.ts";
-import { addSecret, describeError } from "../log.ts";
+import { addSecret, describeError } from "../core/log.ts";
 import type { DoctorFacts, Fetched } from "./checks.ts";
 
 /** The variables the doctor reads (its task's `--allow-env` list). */
@@ -260,11 +260,16 @@ function registrations(
   cwd: string,
 ): DoctorFacts["registrations"] {
   const found: DoctorFacts["registrations"] = [];
+  const home = env.HOME ?? env.USERPROFILE;
   const project = readJson(`${cwd}/.mcp.json`);
   for (const name of ours(project?.mcpServers)) {
-    found.push({ where: `project ${cwd}/.mcp.json`, detail: name });
+    const rejectedIn = rejectedProjectServer(name, home, cwd);
+    found.push({
+      where: `project ${cwd}/.mcp.json`,
+      detail: name,
+      ...(rejectedIn ? { rejectedIn } : {}),
+    });
   }
-  const home = env.HOME ?? env.USERPROFILE;
   if (!home) return found;
   const user = readJson(`${home}/.claude.json`);
   for (const name of ours(user?.mcpServers)) {
@@ -297,6 +302,29 @@ function registrations(
     if (isOurs) found.push({ where: "plugin", detail: id });
   }
   return found;
+}
+
+/**
+ * The settings file that rejects a project `.mcp.json` server, if any:
+ * answering Claude Code's "New MCP server found" dialog with its default
+ * (Enter: "Continue without using this MCP server") writes the name to
+ * `disabledMcpjsonServers`, and every later session skips the server
+ * without a word.
+ */
+function rejectedProjectServer(
+  name: string,
+  home: string | undefined,
+  cwd: string,
+): string | undefined {
+  const files = [
+    ...(home ? [`${home}/.claude/settings.json`] : []),
+    `${cwd}/.claude/settings.json`,
+    `${cwd}/.claude/settings.local.json`,
+  ];
+  return files.find((file) => {
+    const list = readJson(file)?.disabledMcpjsonServers;
+    return Array.isArray(list) ? list.includes(name) : list === name;
+  });
 }
 
 /** Reads the doctor's variables from the process (unset when not granted). */

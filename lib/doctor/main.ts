@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { addSecret, redact } from "../log.ts";
+import { addSecret, redact } from "../core/log.ts";
 import { exitCode, formatResult, runChecks } from "./checks.ts";
 import { gatherFacts, readDoctorEnv } from "./gather.ts";
 

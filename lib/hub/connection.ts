@@ -5,10 +5,10 @@
  *
  * @module
  */
-import type { Config } from "../config.ts";
+import type { Config } from "../core/config.ts";
 import type { DiscordConnection, DiscordHandlers } from "../discord/client.ts";
 import type { DiscordPort, DiscordState } from "../discord/port.ts";
-import { describeError } from "../log.ts";
+import { describeError } from "../core/log.ts";
 import { ToolError } from "../tools/tool.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */

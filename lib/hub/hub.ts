@@ -11,17 +11,17 @@
  *
  * @module
  */
-import type { AccessSource } from "../bridge.ts";
+import type { AccessSource } from "./access_source.ts";
 import type { Access } from "../access/schema.ts";
-import type { Config } from "../config.ts";
-import { CursorStore } from "../cursors.ts";
+import type { Config } from "../core/config.ts";
+import { CursorStore } from "./cursors.ts";
 import type { CommandRun, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
-import { groupFor } from "../gate.ts";
+import { groupFor } from "../access/gate.ts";
 import type { HubLink } from "../link/link.ts";
 import { PROTOCOL_VERSION } from "../link/protocol.ts";
-import { describeError } from "../log.ts";
-import { type InboundMessage, toChannelEvent } from "../notification.ts";
-import { PairingFlow } from "../pairing_flow.ts";
+import { describeError } from "../core/log.ts";
+import { type InboundMessage, toChannelEvent } from "../core/notification.ts";
+import { PairingFlow } from "./pairing_flow.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
 import { PromptLedger } from "../permission/ledger.ts";
 import { PermissionRelay } from "../permission/relay.ts";
@@ -29,9 +29,9 @@ import { withholdQuote } from "../tools/author_gate.ts";
 import { parseButtonId } from "../permission/verdict.ts";
 import { runTool } from "../tools/run.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
-import { TypingIndicator } from "../typing.ts";
+import { TypingIndicator } from "./typing.ts";
 import { NativeEvents, reportToolFailures } from "../native/events.ts";
-import type { ChannelEvent } from "../notification.ts";
+import type { ChannelEvent } from "../core/notification.ts";
 import { DiscordLink } from "./connection.ts";
 import { InboundPipeline } from "./inbound.ts";
 import { labelContent, labelText, namePromptContent, routeInbound } from "./routing.ts";

@@ -10,15 +10,15 @@
  *
  * @module
  */
-import type { AccessView } from "../bridge.ts";
-import { CATCHUP_FETCH_LIMIT, CATCHUP_LIMITS, runCatchUp } from "../catchup.ts";
-import type { CursorStore, Delivery } from "../cursors.ts";
-import { LiveHold } from "../live_hold.ts";
-import { RecentIds } from "../dedupe.ts";
+import type { AccessView } from "./access_source.ts";
+import { CATCHUP_FETCH_LIMIT, CATCHUP_LIMITS, runCatchUp } from "./catchup.ts";
+import type { CursorStore, Delivery } from "./cursors.ts";
+import { LiveHold } from "./live_hold.ts";
+import { RecentIds } from "./dedupe.ts";
 import type { DiscordConnection } from "../discord/client.ts";
-import { checkOutbound, decideInbound } from "../gate.ts";
-import type { InboundMessage } from "../notification.ts";
-import type { PairingFlow } from "../pairing_flow.ts";
+import { checkOutbound, decideInbound } from "../access/gate.ts";
+import type { InboundMessage } from "../core/notification.ts";
+import type { PairingFlow } from "./pairing_flow.ts";
 import type { PermissionRelay } from "../permission/relay.ts";
 
 /** What the pipeline needs. */

@@ -13,8 +13,8 @@
 import { writeFileAtomic } from "../access/atomic_write.ts";
 import type { Access } from "../access/schema.ts";
 import type { DiscordConnection } from "../discord/client.ts";
-import { groupFor } from "../gate.ts";
-import { describeError } from "../log.ts";
+import { groupFor } from "../access/gate.ts";
+import { describeError } from "../core/log.ts";
 
 /** The file name inside the state directory. */
 export const THREADS_FILE = "session_threads.json";

@@ -38,7 +38,7 @@
  * @module
  */
 
-import { log } from "../log.ts";
+import { log } from "../core/log.ts";
 
 /**
  * The watcher, as one POSIX `sh` script. `$1` is the pid of `deno task`

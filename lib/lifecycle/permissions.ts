@@ -201,7 +201,7 @@ function readDotEnv(stateDir: string | undefined): Record<string, string> {
   } catch {
     return {};
   }
-  // The same rules as lib/config.ts's parseDotEnv, kept local so this
+  // The same rules as lib/core/config.ts's parseDotEnv, kept local so this
   // launcher step loads no npm package (zod) before every start.
   const out: Record<string, string> = {};
   for (const raw of text.split(/\r?\n/)) {

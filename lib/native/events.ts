@@ -15,9 +15,9 @@
 import type { MentionPattern } from "../access/patterns.ts";
 import type { Access } from "../access/schema.ts";
 import type { ReactionFacts } from "../discord/raw.ts";
-import { decideInbound, type InboundFacts } from "../gate.ts";
-import type { ChannelEvent, InboundMessage } from "../notification.ts";
-import { toChannelEvent } from "../notification.ts";
+import { decideInbound, type InboundFacts } from "../access/gate.ts";
+import type { ChannelEvent, InboundMessage } from "../core/notification.ts";
+import { toChannelEvent } from "../core/notification.ts";
 import { cleanMetaValue, cutUnits, neutralizeContent, shapeMeta } from "../text/sanitize.ts";
 import { withholdQuote } from "../tools/author_gate.ts";
 import type { Tool } from "../tools/tool.ts";

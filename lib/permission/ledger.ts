@@ -20,7 +20,7 @@
  */
 import { z } from "zod";
 import { writeFileAtomic } from "../access/atomic_write.ts";
-import { describeError } from "../log.ts";
+import { describeError } from "../core/log.ts";
 
 /** Longest description kept (the expired view shows 200 characters). */
 const MAX_DESCRIPTION = 300;

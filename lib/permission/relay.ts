@@ -21,8 +21,8 @@
 import type { Access } from "../access/schema.ts";
 import { DEFAULT_PERMISSION_TIMEOUT_SECONDS } from "../access/schema.ts";
 import type { ButtonClick, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
-import { describeError } from "../log.ts";
-import type { PermissionRequest } from "../mcp/server.ts";
+import { describeError } from "../core/log.ts";
+import type { PermissionRequest } from "./prompt.ts";
 import type { PromptLedger } from "./ledger.ts";
 import { renderDetails, renderExpired, renderOutcome, renderPrompt } from "./prompt.ts";
 import { parseButtonId, parseTextVerdict } from "./verdict.ts";

@@ -11,16 +11,16 @@
  *
  * @module
  */
-import { describeError } from "../log.ts";
+import { describeError } from "../core/log.ts";
 import type { SessionLink } from "../link/link.ts";
 import { PROTOCOL_VERSION } from "../link/protocol.ts";
-import { INSTRUCTIONS } from "../instructions.ts";
+import { INSTRUCTIONS } from "./instructions.ts";
 import { ChannelServer } from "./mcp_stdio.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
 import type { Tool } from "../tools/tool.ts";
 import type { SessionIdentity } from "./identity.ts";
 import type { DeliveryProblem } from "../diagnose/delivery.ts";
-import { createReplyHints } from "../reply_hint.ts";
+import { createReplyHints } from "./reply_hint.ts";
 
 /** How long a tool call waits for a hub (a takeover takes up to ~5 s). */
 const LINK_WAIT_MS = 8_000;

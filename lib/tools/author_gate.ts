@@ -14,8 +14,8 @@
  * @module
  */
 import type { Access } from "../access/schema.ts";
-import { type ChatFacts, decideInbound } from "../gate.ts";
-import type { InboundMessage } from "../notification.ts";
+import { type ChatFacts, decideInbound } from "../access/gate.ts";
+import type { InboundMessage } from "../core/notification.ts";
 
 /** Who wrote a history message. */
 export interface HistoryAuthor {

@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { formatSize, safeContentType } from "../notification.ts";
+import { formatSize, safeContentType } from "../core/notification.ts";
 import { safeFileName } from "../text/sanitize.ts";
 import { gateAdmitsAuthor } from "./author_gate.ts";
 import { describeDiscordErrorLite } from "./errors.ts";

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { describeError } from "../log.ts";
+import { describeError } from "../core/log.ts";
 
 /** `Discord answered 403 (code 50001): Missing Access`, or the plain error text. */
 export function describeDiscordErrorLite(err: unknown): string {

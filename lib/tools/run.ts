@@ -6,7 +6,7 @@
  * @module
  */
 import { z } from "zod";
-import { describeError } from "../log.ts";
+import { describeError } from "../core/log.ts";
 import { type Tool, type ToolContext, ToolError } from "./tool.ts";
 
 /** A tool call's outcome, as MCP shows it. */

@@ -8,7 +8,7 @@
 import type { z } from "zod";
 import type { Access } from "../access/schema.ts";
 import type { DiscordPort } from "../discord/port.ts";
-import { checkOutbound } from "../gate.ts";
+import { checkOutbound } from "../access/gate.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 
 /** A failure whose message is shown to Claude as the tool's error result. */

@@ -55,6 +55,38 @@ export async function requirePinnedClaude(): Promise<void> {
   }
 }
 
+/** `root` and every process below it (Linux /proc). */
+function processTree(root: number): number[] {
+  const out = [root];
+  for (let i = 0; i < out.length; i++) {
+    let tasks: string[] = [];
+    try {
+      tasks = [...Deno.readDirSync(`/proc/${out[i]}/task`)].map((e) => e.name);
+    } catch {
+      continue; // gone already
+    }
+    for (const task of tasks) {
+      try {
+        const kids = Deno.readTextFileSync(`/proc/${out[i]}/task/${task}/children`);
+        out.push(...kids.trim().split(/\s+/).filter(Boolean).map(Number));
+      } catch {
+        // gone meanwhile
+      }
+    }
+  }
+  return out;
+}
+
+/** Whether `pid` still runs (exists and is not a zombie). */
+function running(pid: number): boolean {
+  try {
+    const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
+}
+
 /** Polls `probe` every 50 ms until truthy. */
 export async function until<T>(
   probe: () => T | undefined | null | false | Promise<T | undefined | null | false>,
@@ -187,11 +219,26 @@ export async function startRealClaude(opts: RealClaudeOptions = {}): Promise<Rea
       emu.sendMessage({ channelId: aliceDm, authorId: alice.id, content });
     },
     async close() {
+      // Claude Code and the bridge write on their way out (debug log, cache,
+      // telemetry, cursors): wait until the whole tree has exited, then remove.
+      const pane = await term.panePid();
+      const tree = pane ? processTree(pane) : [];
       await term.close();
+      await until(() => !tree.some(running), "Claude Code and the bridge to exit", 15_000)
+        .catch(() => {});
       await fake.close();
       await emu.close();
-      await Deno.remove(root, { recursive: true }).catch(() => {});
-      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+      // Claude Code and the bridge may still write (debug log, cache, cursors)
+      // while they exit after the terminal closed: retry until both are gone.
+      for (let attempt = 0; attempt < 40; attempt++) {
+        await Deno.remove(root, { recursive: true }).catch(() => {});
+        await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+        const left = await Promise.all(
+          [root, stateDir].map((d) => Deno.stat(d).then(() => true, () => false)),
+        );
+        if (!left.some(Boolean)) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
     },
   };
   try {

@@ -9,8 +9,8 @@
  *
  * @module
  */
-import type { MentionPattern } from "./access/patterns.ts";
-import type { Access, GroupPolicy } from "./access/schema.ts";
+import type { MentionPattern } from "./patterns.ts";
+import type { Access, GroupPolicy } from "./schema.ts";
 
 /** What the gate needs to know about one inbound Discord message. */
 export interface InboundFacts {

@@ -7,10 +7,10 @@
  *
  * @module
  */
-import type { InboundFacts } from "./gate.ts";
-import type { RichParts } from "./discord/raw.ts";
-import { renderRich, richMeta } from "./text/inbound.ts";
-import { cleanMetaValue, neutralizeContent, safeFileName, shapeMeta } from "./text/sanitize.ts";
+import type { InboundFacts } from "../access/gate.ts";
+import type { RichParts } from "../discord/raw.ts";
+import { renderRich, richMeta } from "../text/inbound.ts";
+import { cleanMetaValue, neutralizeContent, safeFileName, shapeMeta } from "../text/sanitize.ts";
 
 /** An attachment as listed (not downloaded) on an inbound message. */
 export interface AttachmentInfo {

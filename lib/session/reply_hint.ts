@@ -17,7 +17,7 @@
  *
  * @module
  */
-import type { ChannelEvent } from "./notification.ts";
+import type { ChannelEvent } from "../core/notification.ts";
 
 /** The meta key of the reminder. */
 export const HINT_META_KEY = "hint";

@@ -16,7 +16,7 @@
  * @module
  */
 import { compareSnowflakes, type Cursor } from "./cursors.ts";
-import type { InboundMessage } from "./notification.ts";
+import type { InboundMessage } from "../core/notification.ts";
 
 /** Messages delivered per chat at most: the newest ones that pass the gate. */
 export const CATCHUP_MAX_PER_CHAT = 20;

@@ -1,14 +1,11 @@
 /**
- * What the two sides of the bridge share about `access.json`. The bridge
- * itself is no longer one closure: `main.ts` runs a session
- * (`session/session.ts`: MCP on stdio) in every process, and the process
- * holding the instance lock also runs the hub (`hub/hub.ts`: the Discord
- * connection), the two meeting over a link (`link/`).
+ * How the hub sees `access.json`: the port through which it reads the
+ * configuration (and writes pairing codes); `access/store.ts` implements it.
  *
  * @module
  */
-import type { MentionPattern } from "./access/patterns.ts";
-import type { Access } from "./access/schema.ts";
+import type { MentionPattern } from "../access/patterns.ts";
+import type { Access } from "../access/schema.ts";
 import type { PairingStore } from "./pairing_flow.ts";
 
 /** The access configuration as the bridge sees it at one moment. */

@@ -29,7 +29,7 @@
  *
  * @module
  */
-import { writeFileAtomic } from "./access/atomic_write.ts";
+import { writeFileAtomic } from "../access/atomic_write.ts";
 
 /** The file name inside the state directory. */
 export const CURSORS_FILE = "cursors.json";

@@ -6,11 +6,11 @@
  *
  * @module
  */
-import { takeApprovals } from "./access/approvals.ts";
-import { decidePairing, type PairingDecision } from "./access/pairing.ts";
-import type { Access } from "./access/schema.ts";
-import type { DiscordPort } from "./discord/port.ts";
-import { describeError } from "./log.ts";
+import { takeApprovals } from "../access/approvals.ts";
+import { decidePairing, type PairingDecision } from "../access/pairing.ts";
+import type { Access } from "../access/schema.ts";
+import type { DiscordPort } from "../discord/port.ts";
+import { describeError } from "../core/log.ts";
 
 /** What the pairing flow needs from the store. */
 export interface PairingStore {
