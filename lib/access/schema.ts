@@ -10,8 +10,10 @@
  */
 import { z } from "zod";
 
-/** Discord's hard ceiling for one message's content. */
-export const DISCORD_MESSAGE_LIMIT = 2000;
+import { DISCORD_MESSAGE_LIMIT } from "../discord/limits.ts";
+
+/** Discord's hard ceiling for one message's content (see `discord/limits.ts`). */
+export { DISCORD_MESSAGE_LIMIT };
 
 /** How DMs from senders outside `allowFrom` are handled. */
 export const DmPolicySchema = z.enum(["pairing", "allowlist", "disabled"]);

@@ -42,6 +42,7 @@ import { writeFileAtomic } from "../access/atomic_write.ts";
 export const ROUTES_FILE = "routes.json";
 import { SessionThreads } from "./threads.ts";
 import { parseFocusButton, renderSessionList, SESSION_COMMANDS } from "./commands.ts";
+import { warmReplyPathSoon } from "./warm.ts";
 
 /** Options for {@link startHub}. */
 export interface HubOptions {
@@ -135,6 +136,7 @@ export function startHub(opts: HubOptions): Hub {
       void relay.recover();
       registerCommands();
       for (const s of sessions.list()) openThread(s);
+      warmReplyPathSoon(opts.tools);
     },
   });
 

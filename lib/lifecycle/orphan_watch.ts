@@ -52,9 +52,10 @@ T=$1
 # Where procfs is mounted; tests pass a missing directory to run the macOS path.
 R=\${2:-/proc}
 # Poll interval, and the grace between SIGTERM and SIGKILL (N waits of G s);
-# a sleep without fractions (some minimal systems) gets whole seconds.
+# a sleep without fractions (some minimal systems) gets whole seconds (see
+# fractions(), probed once the bridge has its answer, off its start-up path).
 I=0.5 G=0.2 N=6 PS=
-sleep 0.01 2>/dev/null || { I=1 G=1 N=1; }
+fractions() { sleep 0.01 2>/dev/null || { I=1 G=1 N=1; }; }
 # Whether T is still our deno task: alive, not a zombie, and not a new
 # process that reused its pid (another start time), so no signal ever
 # reaches a stranger, also during the grace below.
@@ -99,6 +100,7 @@ if read -r s < "$R/$T/stat" 2>/dev/null; then
   printf '%s\\n' "$P"
   cat "$R/$P/cmdline" 2>/dev/null
   exec >/dev/null 2>&1 </dev/null
+  fractions
   [ "$P" -gt 1 ] || exit 0
   # A sleep that failed once (killed, or no fork under memory pressure) is
   # retried: one lost sleep must not end the watch silently.
@@ -114,6 +116,7 @@ else
   START=$(ps -o lstart= -p "$T" 2>/dev/null)
   printf '%s\\n' "$P"
   exec >/dev/null 2>&1 </dev/null
+  fractions
   [ -n "$P" ] && [ "$P" -gt 1 ] && [ -n "$START" ] || exit 0
   # A sleep that failed once (killed, or no fork under memory pressure) is
   # retried: one lost sleep must not end the watch silently.

@@ -18,7 +18,7 @@
  */
 
 import { z } from "zod";
-import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
+import { DISCORD_MESSAGE_LIMIT } from "../discord/limits.ts";
 import { cleanMetaValue, cutUnits, revealInvisible } from "../text/sanitize.ts";
 import { isRequestId, permissionButtonId } from "./verdict.ts";
 

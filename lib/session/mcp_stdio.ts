@@ -77,7 +77,7 @@ export class ChannelServer {
   #output: { writeSync(p: Uint8Array): number };
   #encoder = new TextEncoder();
   #closed = false;
-  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #reader: ChunkReader | undefined;
   #listing: Json[] | undefined;
 
   constructor(opts: ChannelServerOptions) {
@@ -87,7 +87,7 @@ export class ChannelServer {
 
   /** Starts reading stdin. */
   start(): void {
-    this.#reader = (this.#opts.input ?? Deno.stdin.readable).getReader();
+    this.#reader = this.#opts.input ? this.#opts.input.getReader() : stdinReader();
     void this.#readLoop(this.#reader);
   }
 
@@ -119,7 +119,7 @@ export class ChannelServer {
     }
   }
 
-  async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+  async #readLoop(reader: ChunkReader): Promise<void> {
     const decoder = new TextDecoder();
     let pending = "";
     let skipping = false;
@@ -256,6 +256,33 @@ export class ChannelServer {
     const out = await this.#opts.callTool(name, parsed.data);
     return { content: [{ type: "text", text: out.text }], isError: out.isError };
   }
+}
+
+/** What the read loop needs of a reader: chunks until done, and a way to stop. */
+interface ChunkReader {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>;
+  cancel(): Promise<void>;
+}
+
+/**
+ * Reads stdin with plain `read` calls: `Deno.stdin.readable` sets up the web
+ * streams machinery first, ~4 ms of every session's start-up before it can
+ * answer `initialize`. Each chunk is decoded before the next read, so one
+ * buffer serves them all.
+ */
+function stdinReader(): ChunkReader {
+  const buf = new Uint8Array(64 * 1024);
+  let cancelled = false;
+  return {
+    async read() {
+      const n = cancelled ? null : await Deno.stdin.read(buf);
+      return n === null || cancelled ? { done: true } : { done: false, value: buf.subarray(0, n) };
+    },
+    cancel() {
+      cancelled = true;
+      return Promise.resolve();
+    },
+  };
 }
 
 class RpcError extends Error {

@@ -31,7 +31,7 @@
  * @module
  */
 
-import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
+import { DISCORD_MESSAGE_LIMIT } from "../discord/limits.ts";
 
 /** `length` cuts as late as possible; `newline` prefers paragraph, line and word boundaries. */
 export type SplitMode = "length" | "newline";

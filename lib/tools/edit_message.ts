@@ -5,7 +5,7 @@
  * @module
  */
 import { z } from "zod";
-import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
+import { DISCORD_MESSAGE_LIMIT } from "../discord/limits.ts";
 import {
   COUNTERFEIT_REFUSAL,
   imitatesPermissionPrompt,

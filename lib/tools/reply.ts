@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
+import { DISCORD_MESSAGE_LIMIT } from "../discord/limits.ts";
 import type { FileUpload, MessageBody } from "../discord/port.ts";
 import { COUNTERFEIT_REFUSAL, imitatesPermissionPrompt } from "../permission/prompt.ts";
 import { planOutbound } from "../text/outbound.ts";
