@@ -21,6 +21,7 @@ import { parseArgs } from "node:util";
 import { findInstalledPeer, type Peer, PEER_HOWTO, preparePeer } from "./peer.ts";
 import { loadAverage } from "./proc.ts";
 import { runOnce, type RunPlan, type RunResult } from "./scenario.ts";
+import { runSessions, type SessionsResult } from "./sessions.ts";
 import { fmt, median, ratio } from "./stats.ts";
 
 const REPO = new URL("../", import.meta.url).pathname.replace(/\/$/, "");
@@ -172,6 +173,21 @@ for (let i = 0; i < runs; i++) {
   }
   if (!flags["no-floor"]) floorRuns.push(await runOnce(floorPlan, log));
 }
+const sessionRuns: SessionsResult[] = [];
+if (!flags["no-sessions"] && !flags.command) {
+  for (let i = 0; i < runs; i++) {
+    log(`sessions run ${i + 1}/${runs}`);
+    sessionRuns.push(
+      await runSessions({
+        repo: REPO,
+        ...bridgeCmd,
+        messages: Math.min(messages, 1000),
+        rate,
+        settleMs,
+      }, log),
+    );
+  }
+}
 const loadAfter = loadAverage();
 const elapsedS = (performance.now() - started) / 1000;
 
@@ -268,8 +284,34 @@ const table = [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(
   "\n",
 );
 
+const okSessions = sessionRuns.filter((r) => !r.error);
+const sMed = (pick: (r: SessionsResult) => number | undefined) =>
+  median(okSessions.map(pick).filter((v): v is number => v !== undefined));
+const sessionsTable = sessionRuns.length === 0 ? "" : [
+  `| several sessions (median of ${okSessions.length} of ${sessionRuns.length}) | ours | target |`,
+  "| --- | --- | --- |",
+  `| 2nd / 3rd session startup_ms (spawn → initialize) | ${fmt(sMed((r) => r.startupMs[0]))} / ${
+    fmt(sMed((r) => r.startupMs[1]))
+  } | ≤ 150 |`,
+  `| 2nd / 3rd session RSS MB (process tree, idle) | ${fmt(sMed((r) => r.rssMb[0]))} / ${
+    fmt(sMed((r) => r.rssMb[1]))
+  } | ≤ 45 |`,
+  `| holder RSS MB with 3 sessions | ${fmt(sMed((r) => r.holderRssMb))} | — |`,
+  `| inbound p50 / p99 ms via the holder (${Math.min(messages, 1000)} DMs @ ${rate}/s) | ${
+    fmt(sMed((r) => r.routed?.summary.p50), 3)
+  } / ${fmt(sMed((r) => r.routed?.summary.p99), 3)} | p99 ≤ 2 |`,
+  `| delivered via the holder | ${fmt(sMed((r) => r.routed?.delivered), 0)} / ${
+    Math.min(messages, 1000)
+  } | all |`,
+  `| handover_ms (holder exit → first DM via the new holder) | ${
+    fmt(sMed((r) => r.handoverMs), 0)
+  } | ≤ 5000 |`,
+].join("\n");
+
 const failures = [...bridgeRuns, ...peerRuns, ...floorRuns].filter((r) => r.error);
 console.log(table);
+if (sessionsTable) console.log(`\n${sessionsTable}`);
+for (const r of sessionRuns.filter((r) => r.error)) console.log(`sessions run failed: ${r.error}`);
 console.log(
   `\n${runs} run(s) each, interleaved; ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}; ` +
     `load avg before ${loadBefore.join(" ")}, after ${loadAfter.join(" ")}; ${
@@ -305,7 +347,9 @@ await Deno.writeTextFile(
       floor: { command: floorPlan.args, medians: f, runs: floorRuns.map(slim) },
       peer: peer &&
         { ...peer, medians: p, runs: peerRuns.map(slim) },
+      sessions: { runs: sessionRuns },
       table,
+      sessionsTable,
     },
     null,
     1,
