@@ -5,12 +5,14 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access } from "./access/schema.ts";
 import type { Config } from "./config.ts";
 import type { DiscordConnection } from "./discord/client.ts";
 import type { ButtonClick, DiscordPort, DiscordState, InteractionAnswer } from "./discord/port.ts";
 import { CATCHUP_FETCH_LIMIT, runCatchUp } from "./catchup.ts";
-import { compareSnowflakes, CursorStore } from "./cursors.ts";
+import { CursorStore, type Delivery } from "./cursors.ts";
+import { LiveHold } from "./live_hold.ts";
 import { RecentIds } from "./dedupe.ts";
 import { checkOutbound, decideInbound, groupFor } from "./gate.ts";
 import { describeError, log } from "./log.ts";
@@ -18,17 +20,20 @@ import { createMcpServer, type McpBridge, type PermissionRequest } from "./mcp/s
 import { DenoStdioTransport } from "./mcp/stdio_transport.ts";
 import { type InboundMessage, toChannelEvent } from "./notification.ts";
 import { PairingFlow, type PairingStore } from "./pairing_flow.ts";
+import { PromptLedger } from "./permission/ledger.ts";
 import { PermissionRelay } from "./permission/relay.ts";
+import { withholdQuote } from "./tools/author_gate.ts";
 import { TOOLS } from "./tools/mod.ts";
 import { type ToolContext, ToolError } from "./tools/tool.ts";
 import { TypingIndicator } from "./typing.ts";
+import { NativeEvents, reportToolFailures } from "./native/events.ts";
 
 /** How long a tool call waits for a login in progress before it gives up. */
 const CONNECT_WAIT_MS = 5_000;
 
 /** The access configuration as the bridge sees it at one moment. */
 export type AccessView =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /**
@@ -99,11 +104,25 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       if (s.state === "stopped") throw new ToolError("the bridge is shutting down");
       throw new ToolError("Discord is still connecting; try again in a few seconds");
     },
-    onSent: (chatId) => typing.stop(chatId),
+    onSent: (chatId) => {
+      typing.stop(chatId);
+      native.replied(chatId);
+    },
   };
 
+  // Discord-native events (issue 14): reactions, edits, status reactions.
+  const native: NativeEvents = new NativeEvents({
+    access: () => {
+      const v = opts.access.read();
+      return v.ok ? v : undefined;
+    },
+    sendEvent: (ev) => mcp.sendEvent(ev),
+    discord: () => connected(),
+    log,
+  });
+
   const mcp = createMcpServer({
-    tools: TOOLS,
+    tools: reportToolFailures(TOOLS, (chatId) => native.toolFailed(chatId)),
     context,
     log,
     onPermissionRequest: (req: PermissionRequest) => void relay.request(req),
@@ -120,6 +139,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
       return view.ok ? view.access : undefined;
     },
     sendVerdict: (id, behavior) => mcp.sendVerdict(id, behavior),
+    ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
     lastGuildChat: () => {
       const view = opts.access.read();
       // Only while that channel is still opted in.
@@ -141,7 +161,7 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     typing.stopAll();
     relay.stop();
     pairing.stop();
-    cursors.close();
+    cursors?.close();
     // Never hang: Claude Code waits for us, and an orphan would keep the bot login.
     const hardStop = setTimeout(() => Deno.exit(0), 1_500);
     try {
@@ -171,35 +191,38 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 
   // Resilience (issue 6): Discord may hand a message over twice (resume
   // replay, catch-up overlapping live events); cursors remember where each
-  // chat was left so a restart can catch up; `held` keeps a chat's live
-  // messages back while its missed ones are fetched, so order is kept.
+  // chat was left so a restart can catch up; `hold` keeps live messages back
+  // while missed ones are fetched, so order is kept and no live delivery
+  // moves a cursor first. Cursors are opened only once this bridge may log
+  // in (it holds the instance lock): a waiting session never reads or writes them.
   const recent = new RecentIds();
-  const cursors = new CursorStore(config.DISCORD_STATE_DIR, { log });
-  const held = new Map<string, InboundMessage[]>();
+  let cursors: CursorStore | undefined;
+  const hold = new LiveHold<InboundMessage>({ deliver: (m) => onMessage(m), log });
   let catchUpRun: Promise<unknown> = Promise.resolve();
   const catchUp = () => {
     catchUpRun = catchUpRun.then(() => {
       const d = discord;
-      if (!d || stopping) return;
+      if (!d || stopping) {
+        hold.releaseAll();
+        return;
+      }
       const gate = (m: InboundMessage) => {
         const v = opts.access.read();
         return v.ok && decideInbound(v.access, m, v.mentionPatterns).action === "deliver";
       };
       return runCatchUp({
-        cursors: cursors.entries(),
+        cursors: cursors?.entries() ?? [],
         chatAllowed: async (chatId) => {
           const v = opts.access.read();
           return v.ok && checkOutbound(v.access, await d.chatFacts(chatId)) === undefined;
         },
         fetchRecent: (chatId) => d.fetchRecentInbound(chatId, CATCHUP_FETCH_LIMIT),
         wouldDeliver: gate,
-        deliver: (m) => onMessage(m, true),
-        hold: (chatId) => void (held.has(chatId) || held.set(chatId, [])),
-        release: (chatId) => {
-          const queued = held.get(chatId) ?? [];
-          held.delete(chatId);
-          queued.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => onMessage(m));
-        },
+        // A live copy waiting in the hold goes out as live, on release.
+        deliver: (m) => hold.holds(m.channelId, m.id) || onMessage(m, true),
+        hold: (chatId) => hold.hold(chatId),
+        planned: () => hold.planned(),
+        release: (chatId) => hold.release(chatId),
         log,
         now: Date.now,
       });
@@ -207,11 +230,9 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
   };
 
   const onMessage = (msg: InboundMessage, missed = false) => {
-    const queue = missed ? undefined : held.get(msg.channelId);
-    if (queue) {
-      queue.push(msg);
-      return;
-    }
+    // Cursors are closed: not delivered now, so the next session catches it up.
+    if (stopping) return;
+    if (!missed && hold.offer(msg)) return;
     if (!recent.firstTime(msg.id)) return;
     const view = opts.access.read();
     if (!view.ok) return; // fail closed; the store already explained why on stderr
@@ -226,16 +247,22 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     // work. The rest of the gate (opt-in, group allowFrom) still does.
     const verdictOnly = decision.action === "drop" && decision.reason === "no-mention";
     if (decision.action !== "deliver" && !verdictOnly) return;
-    if (decision.action === "deliver") cursors.note(msg.channelId, msg.id);
-    if (relay.interceptText(msg, view.access)) return;
-    if (verdictOnly) return;
+    // Journaled before the event is written (see cursors.ts).
+    const delivery: Delivery | undefined = decision.action === "deliver"
+      ? cursors?.begin(msg.channelId, msg.id)
+      : undefined;
+    if (relay.interceptText(msg, view.access) || verdictOnly) return delivery?.done();
     if (!msg.isDm) {
       lastGuildChat = msg.channelId;
       lastGuildParent = msg.parentId;
     }
-    mcp.sendEvent(toChannelEvent(msg, { missed })).catch((err) => {
+    const event = toChannelEvent(withholdQuote(view.access, msg), { missed });
+    // An earlier run died between journaling and writing this one: say so.
+    if (delivery?.repeat) event.meta = { ...event.meta, possible_duplicate: "true" };
+    mcp.sendEvent(event).then(() => delivery?.done(), (err) => {
       log(`could not deliver message ${msg.id} to Claude Code: ${describeError(err)}`);
     });
+    native.delivered(msg, event);
     typing.start(msg.channelId);
     const ack = view.access.ackReaction;
     if (ack && discord) {
@@ -250,14 +277,27 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
     await handshakeDone;
     const { connectDiscord } = await import("./discord/client.ts");
     if (!stopping) {
+      // Read now, not at process start: a session that waited for the lock
+      // sees what the one before it delivered.
+      cursors ??= new CursorStore(config.DISCORD_STATE_DIR, { log });
       discord = connectDiscord({ token, apiUrl: config.DISCORD_API_URL, log }, {
         onMessage,
+        onSessionStart: () => hold.holdAll(),
         onFreshSession: catchUp,
+        onEdit: (msg) =>
+          void native.edited(msg).catch((err) =>
+            log(`could not deliver an edit: ${describeError(err)}`)
+          ),
+        onReaction: (r, excerpt) =>
+          void native.reacted(r, excerpt).catch((err) =>
+            log(`could not deliver a reaction: ${describeError(err)}`)
+          ),
         onButton: (click: ButtonClick): Promise<InteractionAnswer> => relay.click(click),
         onState(next) {
           const before = discordState.state;
           discordState = next;
           if (next.state === "ready") pairing.start();
+          if (next.state === "ready") void relay.recover();
           if (next.state === "ready" && before !== "ready") {
             log(`connected to Discord as ${next.botName} (${next.botId})`);
           } else if (next.state === "failed") {
@@ -289,5 +329,5 @@ export async function startBridge(opts: BridgeOptions): Promise<Bridge> {
 }
 
 function missingTokenReason(config: Config): string {
-  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure <token>\` (stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
+  return `DISCORD_BOT_TOKEN is not set. Fix: run \`deno task access configure\` in a terminal (it prompts for the token and stores it in ${config.DISCORD_STATE_DIR}/.env), or set DISCORD_BOT_TOKEN in the environment, then restart the session.`;
 }

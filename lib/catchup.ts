@@ -105,6 +105,8 @@ export interface CatchUpDeps {
   deliver(msg: InboundMessage): void;
   /** Live messages of this chat must wait (they are newer than anything missed). */
   hold(chatId: string): void;
+  /** Every planned chat is held: live messages of the other chats may flow. */
+  planned?(): void;
   /** Lets the held live messages of this chat through. */
   release(chatId: string): void;
   log(line: string): void;
@@ -120,6 +122,7 @@ export async function runCatchUp(
   // Hold every planned chat before the first fetch: a live message answered
   // before the older missed ones of its chat would arrive out of order.
   for (const c of chats) deps.hold(c.chatId);
+  deps.planned?.();
   let delivered = 0;
   const queue = [...chats];
   const worker = async () => {

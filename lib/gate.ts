@@ -9,6 +9,7 @@
  *
  * @module
  */
+import type { MentionPattern } from "./access/patterns.ts";
 import type { Access, GroupPolicy } from "./access/schema.ts";
 
 /** What the gate needs to know about one inbound Discord message. */
@@ -57,12 +58,15 @@ export function groupFor(
   return undefined;
 }
 
-/** True when the text matches one of the (already compiled) mention patterns. */
-export function matchesMentionPattern(content: string, patterns: readonly RegExp[]): boolean {
-  return patterns.some((re) => {
-    re.lastIndex = 0;
-    return re.test(content);
-  });
+/**
+ * True when the text matches one of the (already vetted) mention patterns.
+ * They run on a linear-time matcher, so no text can make this slow.
+ */
+export function matchesMentionPattern(
+  content: string,
+  patterns: readonly MentionPattern[],
+): boolean {
+  return patterns.some((p) => p.test(content));
 }
 
 /**
@@ -74,7 +78,7 @@ export function matchesMentionPattern(content: string, patterns: readonly RegExp
 export function decideInbound(
   access: Access,
   msg: InboundFacts,
-  mentionPatterns: readonly RegExp[] = [],
+  mentionPatterns: readonly MentionPattern[] = [],
 ): GateDecision {
   if (access.dmPolicy === "disabled") return { action: "drop", reason: "disabled" };
   // Our own messages come back over the gateway; delivering them would make

@@ -8,6 +8,8 @@
  * @module
  */
 import type { InboundFacts } from "./gate.ts";
+import type { RichParts } from "./discord/raw.ts";
+import { renderRich, richMeta } from "./text/inbound.ts";
 import { cleanMetaValue, neutralizeContent, safeFileName, shapeMeta } from "./text/sanitize.ts";
 
 /** An attachment as listed (not downloaded) on an inbound message. */
@@ -30,6 +32,8 @@ export interface InboundMessage extends InboundFacts {
   attachments: AttachmentInfo[];
   /** The message this one replies to, if any. */
   replyToId?: string;
+  /** Quoted reply, forwards, embeds, stickers, poll, voice (see `readRich`). */
+  rich?: RichParts;
 }
 
 /** The params of a `notifications/claude/channel` event. */
@@ -95,8 +99,14 @@ export function listAttachments(
   return out;
 }
 
-/** Builds the channel event for a message that passed the gate. */
-export function toChannelEvent(msg: InboundMessage, opts: { missed?: boolean } = {}): ChannelEvent {
+/**
+ * Builds the channel event for a message that passed the gate. `edited`
+ * marks the new text of a message Claude already received.
+ */
+export function toChannelEvent(
+  msg: InboundMessage,
+  opts: { missed?: boolean; edited?: boolean } = {},
+): ChannelEvent {
   const meta: Record<string, unknown> = {
     chat_id: msg.channelId,
     message_id: msg.id,
@@ -109,6 +119,8 @@ export function toChannelEvent(msg: InboundMessage, opts: { missed?: boolean } =
   if (msg.replyToId) meta.reply_to = msg.replyToId;
   if (msg.attachments.length > 0) meta.attachment_count = String(msg.attachments.length);
   if (opts.missed) meta.missed = "true";
+  if (opts.edited) meta.edited = "true";
+  if (msg.rich) Object.assign(meta, richMeta(msg.rich));
   const shaped = shapeMeta(meta);
   if (msg.attachments.length > 0) {
     // Listed in meta only: an annotation in the content could be forged by
@@ -120,7 +132,7 @@ export function toChannelEvent(msg: InboundMessage, opts: { missed?: boolean } =
       ATTACHMENTS_META_MAX,
     );
   }
-  const text = neutralizeContent(msg.content);
+  const text = neutralizeContent(msg.rich ? renderRich(msg.content, msg.rich) : msg.content);
   const content = text || (msg.attachments.length > 0 ? "(attachment)" : "(empty message)");
   return { content, meta: shaped };
 }

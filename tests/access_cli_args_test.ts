@@ -158,7 +158,10 @@ Deno.test("set validates each key's value type and range", () => {
   assert.match(usageError("set", "permissionTimeoutSeconds", "0"), /Too small/);
   assert.match(usageError("set", "mentionPatterns", "claude"), /JSON array/);
   assert.match(usageError("set", "mentionPatterns", '["a", 1]'), /array of strings/);
-  assert.match(usageError("set", "mentionPatterns", '["(a+)+"]'), /"\(a\+\)\+" nests/);
+  assert.match(usageError("set", "mentionPatterns", '["(a)\\\\1"]'), /uses a backreference/);
+  assert.match(usageError("set", "mentionPatterns", '["hi(?=!)"]'), /lookahead or lookbehind/);
+  const many = JSON.stringify(Array.from({ length: 8 }, (_, i) => `(.?){100}#${i}`));
+  assert.match(usageError("set", "mentionPatterns", many), /"\(\.\?\)\{100\}#\d" does not fit/);
   assert.match(usageError("set", "mentionPatterns", '["[bad"]'), /not a valid regular/);
   assert.match(usageError("set", "replyToMode", "all", "extra"), /one value/);
 });
@@ -173,10 +176,11 @@ Deno.test("unset takes one known key", () => {
   assert.match(usageError("unset", "allowFrom"), /use allow \/ remove/);
 });
 
-Deno.test("configure takes a token-shaped value or - and never quotes it back", () => {
+Deno.test("configure takes a token-shaped value, or nothing or - to read it off the command line", () => {
   assert.deepEqual(command("configure", TOKEN), { verb: "configure", token: TOKEN });
   assert.deepEqual(command("configure", "-"), { verb: "configure", fromStdin: true });
-  assert.match(usageError("configure"), /needs the bot token/);
+  assert.deepEqual(command("configure"), { verb: "configure", fromStdin: true });
+  assert.match(usageError("configure", TOKEN, "x"), /takes one token/);
   const secretish = "not-a-token-but-secret";
   const error = usageError("configure", secretish);
   assert.match(error, /does not look like a Discord bot token/);

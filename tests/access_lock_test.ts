@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { isAlive, LockTimeoutError, withFileLock } from "../lib/access/lock.ts";
+import { LockTimeoutError, readLockNote, withFileLock } from "../lib/access/lock.ts";
+import { REPO, runTask, spawnWithTaskPermissions } from "./helpers/tasks.ts";
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "access_lock_test_" });
@@ -10,20 +11,41 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
   }
 }
 
-/** The pid of a process that has already exited. */
-async function deadPid(): Promise<number> {
-  const child = new Deno.Command("true", { stdout: "null", stderr: "null" }).spawn();
-  await child.status;
-  return child.pid;
+/** Whether the lock at `path` can be taken at once (from another descriptor). */
+function isFree(path: string): boolean {
+  const f = Deno.openSync(path, { read: true, write: true });
+  try {
+    const got = f.tryLockSync(true);
+    if (got) f.unlockSync();
+    return got;
+  } finally {
+    f.close();
+  }
 }
 
-Deno.test("the lock file exists while held, holds pid and time, and is removed after", async () => {
+/** Reads the first line a child prints, then lets the rest of its output go. */
+async function firstLine(child: Deno.ChildProcess): Promise<string> {
+  void child.stderr.cancel();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  void reader.cancel();
+  return text.split("\n")[0];
+}
+
+Deno.test("while held the lock is an OS lock noting pid and time; after release it is free", async () => {
   await withTempDir(async (dir) => {
     const lock = `${dir}/access.json.lock`;
-    const seen = await withFileLock(lock, () => JSON.parse(Deno.readTextFileSync(lock)));
-    assert.equal(seen.pid, Deno.pid);
-    assert.ok(Math.abs(seen.time - Date.now()) < 5000);
-    assert.throws(() => Deno.statSync(lock), Deno.errors.NotFound);
+    const seen = await withFileLock(lock, () => ({ note: readLockNote(lock), free: isFree(lock) }));
+    assert.equal(seen.note?.pid, Deno.pid);
+    assert.ok(Math.abs(seen.note!.since - Date.now()) < 5000);
+    assert.equal(seen.free, false, "another descriptor cannot take it");
+    assert.equal(isFree(lock), true);
+    assert.equal(Deno.statSync(lock).mode! & 0o777, 0o600);
   });
 });
 
@@ -36,59 +58,37 @@ Deno.test("the lock is released when the critical section throws", async () => {
       }),
       /boom/,
     );
-    assert.throws(() => Deno.statSync(lock), Deno.errors.NotFound);
+    assert.equal(await withFileLock(lock, () => "again", { timeoutMs: 100 }), "again");
   });
 });
 
-Deno.test("a live, recent holder makes waiters time out with a clear error", async () => {
+Deno.test("a live holder makes waiters time out with a clear, bounded error", async () => {
   await withTempDir(async (dir) => {
     const lock = `${dir}/access.json.lock`;
-    Deno.writeTextFileSync(lock, JSON.stringify({ pid: Deno.pid, time: Date.now() }));
-    const started = Date.now();
-    await assert.rejects(
-      withFileLock(lock, () => "entered", { timeoutMs: 200 }),
-      (err: Error) =>
-        err instanceof LockTimeoutError &&
-        err.message.includes(`held by process ${Deno.pid}`) &&
-        err.message.includes("delete that file"),
-    );
-    assert.ok(Date.now() - started < 2000, "the wait is bounded");
-    assert.ok(Deno.statSync(lock).isFile, "someone else's lock is left alone");
-  });
-});
-
-Deno.test("a lock whose owner died is taken over at once", async () => {
-  await withTempDir(async (dir) => {
-    const lock = `${dir}/l`;
-    const pid = await deadPid();
-    assert.equal(isAlive(pid), false);
-    Deno.writeTextFileSync(lock, JSON.stringify({ pid, time: Date.now() }));
-    assert.equal(await withFileLock(lock, () => "entered", { timeoutMs: 200 }), "entered");
-    assert.deepEqual([...Deno.readDirSync(dir)], [], "no stale leftovers");
-  });
-});
-
-Deno.test("a lock older than the stale limit is taken over even if its pid lives", async () => {
-  await withTempDir(async (dir) => {
-    const lock = `${dir}/l`;
-    Deno.writeTextFileSync(lock, JSON.stringify({ pid: Deno.pid, time: Date.now() - 11_000 }));
-    assert.equal(await withFileLock(lock, () => "entered", { timeoutMs: 200 }), "entered");
-  });
-});
-
-Deno.test("a holder that overran and lost its lock does not delete the new owner's", async () => {
-  await withTempDir(async (dir) => {
-    const lock = `${dir}/l`;
-    await withFileLock(lock, () => {
-      // While we hold it, someone judges us stale and takes over.
-      Deno.removeSync(lock);
-      Deno.writeTextFileSync(lock, JSON.stringify({ pid: 1, time: Date.now(), token: "theirs" }));
+    await withFileLock(lock, async () => {
+      const started = Date.now();
+      await assert.rejects(
+        withFileLock(lock, () => "entered", { timeoutMs: 200 }),
+        (err: Error) =>
+          err instanceof LockTimeoutError &&
+          err.message.includes(`held by process ${Deno.pid}`),
+      );
+      assert.ok(Date.now() - started < 2000, "the wait is bounded");
     });
-    assert.equal(JSON.parse(Deno.readTextFileSync(lock)).token, "theirs");
   });
 });
 
-Deno.test("waiters are served one at a time", async () => {
+Deno.test("lock files left by the old O_EXCL scheme, even naming a live pid, do not block", async () => {
+  await withTempDir(async (dir) => {
+    const lock = `${dir}/access.json.lock`;
+    for (const body of [JSON.stringify({ pid: Deno.pid, time: Date.now() }), "", "garbage"]) {
+      Deno.writeTextFileSync(lock, body);
+      assert.equal(await withFileLock(lock, () => "entered", { timeoutMs: 100 }), "entered");
+    }
+  });
+});
+
+Deno.test("waiters in one process are served one at a time", async () => {
   await withTempDir(async (dir) => {
     const lock = `${dir}/l`;
     let inside = 0;
@@ -104,7 +104,76 @@ Deno.test("waiters are served one at a time", async () => {
   });
 });
 
-Deno.test("isAlive tells live processes from dead ones", async () => {
-  assert.equal(isAlive(Deno.pid), true);
-  assert.equal(isAlive(await deadPid()), false);
+Deno.test("a slow live holder in the bridge's sandbox is waited for by `deno task access`", async () => {
+  await withTempDir(async (root) => {
+    const dir = `${root}/state`;
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    Deno.writeTextFileSync(`${dir}/access.json`, JSON.stringify({ allowFrom: [] }));
+    const env = { DISCORD_STATE_DIR: dir };
+    const holder = spawnWithTaskPermissions(
+      "start",
+      "tests/helpers/access_writer.ts",
+      [dir, "slow", "111111111111111111", "1500"],
+      { env },
+    );
+    assert.match(await firstLine(holder), /^held \d+$/);
+    const cli = await runTask("access", ["allow", "222222222222222222"], { env });
+    assert.equal(cli.code, 0, cli.stderr);
+    assert.equal((await holder.status).code, 0);
+    const saved = JSON.parse(Deno.readTextFileSync(`${dir}/access.json`)).allowFrom;
+    assert.deepEqual(saved, ["111111111111111111", "222222222222222222"]);
+  });
+});
+
+Deno.test("a holder killed with SIGKILL leaves no lock behind", async () => {
+  await withTempDir(async (root) => {
+    const dir = `${root}/state`;
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    Deno.writeTextFileSync(`${dir}/access.json`, JSON.stringify({ allowFrom: [] }));
+    const env = { DISCORD_STATE_DIR: dir };
+    const holder = spawnWithTaskPermissions(
+      "access",
+      "tests/helpers/access_writer.ts",
+      [dir, "slow", "111111111111111111", "60000"],
+      { env },
+    );
+    const writerPid = Number(/^held (\d+)$/.exec(await firstLine(holder))?.[1]);
+    assert.ok(writerPid > 0);
+    assert.equal(isFree(`${dir}/access.json.lock`), false);
+    Deno.kill(writerPid, "SIGKILL");
+    await holder.status;
+    const cli = await runTask("access", ["allow", "222222222222222222"], { env });
+    assert.equal(cli.code, 0, cli.stderr);
+  });
+});
+
+Deno.test("a writer that may not open the lock file fails with the permission error and writes nothing", async () => {
+  await withTempDir(async (root) => {
+    const dir = `${root}/state`;
+    Deno.mkdirSync(dir, { mode: 0o700 });
+    const before = JSON.stringify({ allowFrom: ["1"] });
+    Deno.writeTextFileSync(`${dir}/access.json`, before);
+    // Deliberately narrower than any task (reads only): the lock cannot be
+    // opened, and that must never be taken as "free".
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--quiet",
+        "--no-prompt",
+        "--allow-read",
+        "tests/helpers/access_writer.ts",
+        dir,
+        "allow",
+        "9000000000000",
+        "1",
+        "0",
+      ],
+      cwd: REPO,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.notEqual(r.code, 0);
+    assert.match(new TextDecoder().decode(r.stderr), /NotCapable|write access/);
+    assert.equal(Deno.readTextFileSync(`${dir}/access.json`), before);
+  });
 });

@@ -340,3 +340,37 @@ Deno.test("splitMessage: a fence whose marker cannot fit is cut plainly, text in
   assert.equal(plan.map((c) => c.body).join(""), text);
   assert.ok(plan.every((c) => c.prefix === "" && c.suffix === "" && c.body.length <= 500));
 });
+
+Deno.test("atomic ranges that fit are never cut; bodies still reassemble exactly", () => {
+  for (let seed = 1; seed <= 40; seed++) {
+    const rand = prng(seed);
+    const lines: string[] = [];
+    const atomic: { start: number; end: number }[] = [];
+    let pos = 0;
+    for (let i = 0; i < 60; i++) {
+      const block = rand() < 0.3;
+      const n = block ? 2 + Math.floor(rand() * 8) : 1;
+      const text = Array.from(
+        { length: n },
+        () => "w".repeat(1 + Math.floor(rand() * 60)) + (block ? " | cell" : ""),
+      ).join("\n");
+      if (block) atomic.push({ start: pos, end: pos + text.length });
+      lines.push(text);
+      pos += text.length + 1;
+    }
+    const text = lines.join("\n");
+    for (const limit of [200, 450]) {
+      for (const mode of ["length", "newline"] as const) {
+        const plan = planMessage(text, { limit, mode, atomic });
+        assert.equal(plan.map((c) => c.body).join(""), text);
+        let at = 0;
+        for (const c of plan) {
+          assert.ok((c.prefix + c.body + c.suffix).length <= limit);
+          at += c.body.length;
+          const inside = atomic.find((r) => r.start < at && at < r.end && r.end - r.start <= limit);
+          assert.equal(inside, undefined, `seed ${seed} ${mode} ${limit}: cut at ${at}`);
+        }
+      }
+    }
+  }
+});

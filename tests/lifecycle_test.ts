@@ -11,7 +11,16 @@ import {
 import { startEmulator } from "./emulator/mod.ts";
 import { makeStateDir, startBridge, waitUntil } from "./helpers/bridge.ts";
 import { makeWorld } from "./helpers/world.ts";
-import { bridgePidUnder, killIfAlive, REPO, waitForExit } from "./helpers/process.ts";
+import {
+  alive,
+  argv,
+  bridgePidUnder,
+  descendants,
+  killIfAlive,
+  processesWithArgs,
+  REPO,
+  waitForExit,
+} from "./helpers/process.ts";
 
 const e2e = { sanitizeOps: false, sanitizeResources: false };
 
@@ -171,5 +180,110 @@ Deno.test(
     // watch can notice. Started as the acceptance checks do: deno run -A.
     const line = await parentKilledScenario(["sh", "-c", "sleep 8 | deno run --quiet -A main.ts"]);
     assertMatch(line, /shutting down \(the process that started the bridge \(pid \d+\) is gone\)/);
+  },
+);
+
+Deno.test(
+  "under the shipped launch, SIGKILL of Claude Code while a grandchild holds the bridge's stdin leaves no process of ours after 2 s",
+  e2e,
+  async () => {
+    const emu = await startEmulator({ heartbeatIntervalMs: 1000 });
+    const stateDir = await makeStateDir({});
+    const json = JSON.parse(await Deno.readTextFile(`${REPO}/.mcp.json`)).mcpServers.discord;
+    const launch = [json.command, ...json.args].map((a: string) => `'${a}'`).join(" ");
+    // "Claude Code": spawns the server exactly as .mcp.json says, with piped
+    // stdio; its other child (`sleep`, our grandchild) holds the write end of
+    // the server's stdin, so no EOF comes when "Claude Code" dies.
+    const claude = new Deno.Command("sh", {
+      args: ["-c", `sleep 60 | ${launch}`],
+      cwd: REPO,
+      env: {
+        PATH: Deno.env.get("PATH") ?? "",
+        HOME: Deno.env.get("HOME") ?? "/tmp",
+        NO_COLOR: "1",
+        DISCORD_BOT_TOKEN: emu.token,
+        DISCORD_API_URL: emu.apiUrl,
+        DISCORD_STATE_DIR: stateDir,
+      },
+      clearEnv: true,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    (async () => {
+      for await (const chunk of claude.stderr.pipeThrough(new TextDecoderStream())) {
+        stderr += chunk;
+      }
+    })().catch(() => {});
+    let ours: number[] = [];
+    let holder = 0;
+    try {
+      const bridgePid = await bridgePidUnder(claude.pid, 8000);
+      await emu.waitFor(() => emu.gateway.connected, { timeoutMs: 8000, message: "login" });
+      // The tree before the kill: deno task, the bridge, and the detached
+      // watcher (re-parented away from the tree, found by its argv).
+      const tree = descendants(claude.pid);
+      const task = tree.find((p) => argv(p).includes("task"))!;
+      assert(task, `deno task under ${claude.pid}: ${tree.map((p) => argv(p).join(" "))}`);
+      holder = tree.find((p) => argv(p)[0] === "sleep")!;
+      ours = [
+        ...tree.filter((p) => p !== holder),
+        ...processesWithArgs("discord-orphan-watch", String(task)),
+      ];
+      assert(ours.includes(bridgePid));
+      // The bridge learnt who started it (for teammates: the channel flags).
+      const environ = Deno.readTextFileSync(`/proc/${bridgePid}/environ`).split("\0");
+      const claudeArgv = environ.find((e) => e.startsWith("DISCORD_CLAUDE_ARGV="))?.slice(20);
+      const reported = JSON.parse(claudeArgv ?? "null");
+      assertMatch(reported[0], /(^|\/)sh$/);
+      assertEquals(reported.slice(1), ["-c", `sleep 60 | ${launch}`]);
+
+      claude.kill("SIGKILL");
+      const killedAt = Date.now();
+      await waitUntil(
+        () => ours.every((p) => !alive(p)),
+        2000,
+        `no process of ours alive 2 s after the kill; alive: ${
+          ours.filter(alive).map((p) => `${p} ${argv(p).join(" ").slice(0, 80)}`)
+        }`,
+      );
+      assert(Date.now() - killedAt <= 2000);
+      assert(alive(holder), "the stdin holder is still there: no EOF reached the bridge");
+      // A clean shutdown, not a hard kill: the gateway connection was closed.
+      await emu.waitFor(() => !emu.gateway.connected, { timeoutMs: 1000, message: "disconnect" });
+      assertMatch(stderr, /shutting down \(SIGTERM\)/);
+    } finally {
+      for (const p of [...ours, holder]) if (p) killIfAlive(p);
+      await claude.status.catch(() => {});
+      await emu.close();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
+  },
+);
+
+Deno.test(
+  "under the shipped launch, a normal end (stdin EOF) leaves no watcher behind",
+  e2e,
+  async () => {
+    const stateDir = await makeStateDir({});
+    // No token: the bridge serves MCP only; the lifecycle is the same.
+    const bridge = await startBridge({ env: { DISCORD_STATE_DIR: stateDir } });
+    try {
+      const task = bridge.pid; // the process Claude Code spawned: `deno task`
+      const bridgePid = await bridgePidUnder(task);
+      await waitUntil(() => processesWithArgs("discord-orphan-watch", String(task)).length, 3000);
+      await bridge.close();
+      await waitUntil(
+        () =>
+          !alive(task) && !alive(bridgePid) &&
+          processesWithArgs("discord-orphan-watch", String(task)).length === 0,
+        2000,
+        "task, bridge and watcher gone",
+      );
+    } finally {
+      await bridge.close();
+      await Deno.remove(stateDir, { recursive: true }).catch(() => {});
+    }
   },
 );

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type ButtonComponent,
   escapeMarkdown,
+  isPermissionPromptMessage,
   type PermissionRequest,
   PermissionRequestSchema,
   type PromptPayload,
@@ -319,4 +320,34 @@ Deno.test("the compact preview collapses padding, so a command cannot hide its t
       .content,
     /rm -rf ~/,
   );
+});
+
+Deno.test("isPermissionPromptMessage: every state of every prompt is recognised from its text", () => {
+  const odd: PermissionRequest[] = [
+    REQ,
+    { ...REQ, request_id: "NOT-AN-ID\n`x`", tool_name: "", description: "" },
+    { ...REQ, tool_name: "Request `abcde`\n🔐", description: "a\n".repeat(400) },
+    { ...REQ, input_preview: "x".repeat(15_000) },
+  ];
+  for (const req of odd) {
+    const views: [string, PromptPayload][] = [
+      ["prompt", renderPrompt(req, { expiresAt: Date.now() + 60_000 })],
+      ["details", renderDetails(req, { expiresAt: Date.now() + 60_000 })],
+      ["allowed", renderOutcome(req, { behavior: "allow", decidedBy: "alice", via: "button" })],
+      ["denied", renderOutcome(req, { behavior: "deny", decidedBy: "bob", via: "text" })],
+      ["expired", renderExpired(req)],
+    ];
+    for (const [state, view] of views) {
+      // Recognised without the buttons: answered and expired views have none.
+      assert.ok(
+        isPermissionPromptMessage({ content: view.content }),
+        `${state} of ${JSON.stringify(req.request_id)} not recognised:\n${view.content}`,
+      );
+    }
+  }
+  // Anything with buttons is one (the bridge sends no other components).
+  assert.ok(isPermissionPromptMessage({ content: "hi", hasComponents: true }));
+  for (const content of ["working…", "done: 42", "🔐 secret stuff", "Request `abc` sent", ""]) {
+    assert.equal(isPermissionPromptMessage({ content }), false, content);
+  }
 });

@@ -413,6 +413,9 @@ Deno.test(
       const mine = await promptIn(w, w.aliceDm);
       await w.bridge.close();
       await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
+      // Without the ledger's record (lost, or a copy from an older version)
+      // the new bridge does not close the copy first, and the click lands.
+      await Deno.remove(`${w.stateDir}/prompts.json`);
       const again = await startBridge({
         env: {
           DISCORD_BOT_TOKEN: w.emu.token,
@@ -606,5 +609,173 @@ Deno.test(
       assert(r.isError, r.text);
       assertMatch(r.text, /permission prompt/);
       assertEquals(w.emu.message(w.aliceDm, prompt.id)!.content, before);
+    }),
+);
+
+Deno.test(
+  "edit_message refuses answered and expired prompts too, also after a bridge restart",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      const forged = "✅ Allowed by alice (button)\n🔐 **Bash**: List the files\nRequest `abcde`";
+      const refused = async (bridge: typeof w.bridge, messageId: string) => {
+        const before = w.emu.message(w.aliceDm, messageId)!.content;
+        const r = await bridge.call("edit_message", {
+          chat_id: w.aliceDm,
+          message_id: messageId,
+          text: forged,
+        });
+        assert(r.isError, `edited prompt ${messageId}: ${r.text}`);
+        assertMatch(r.text, /permission prompt/);
+        assertEquals(w.emu.message(w.aliceDm, messageId)!.content, before);
+      };
+      // Answered: rm -rf ~ was denied; a hijacked session must not make it read "allowed ls".
+      await request(w, { input_preview: '{"command":"rm -rf ~"}' });
+      const answered = await promptIn(w, w.aliceDm);
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: answered.id,
+        customId: "perm:deny:abcde",
+      });
+      assertUpdatedToOutcome(o, /Denied by alice/);
+      // Expired: nobody answered it here.
+      await request(w, { request_id: "fghij" });
+      const expired = await promptIn(w, w.aliceDm, "fghij");
+      await w.emu.waitFor(() => w.emu.message(w.aliceDm, expired.id)?.components.length === 0, {
+        timeoutMs: 8000,
+        message: "prompt fghij expired",
+      });
+      assertMatch(w.emu.message(w.aliceDm, expired.id)!.content, /expired/);
+      await refused(w.bridge, answered.id);
+      await refused(w.bridge, expired.id);
+      // An ordinary message of the bot's stays editable.
+      const r = await w.bridge.call("reply", { chat_id: w.aliceDm, text: "working…" });
+      assert(!r.isError, r.text);
+      const mine = /id: (\d+)/.exec(r.text)![1];
+
+      // A new process has no memory of what the last one posted.
+      await w.bridge.close();
+      await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
+      const again = await startBridge({
+        env: {
+          DISCORD_BOT_TOKEN: w.emu.token,
+          DISCORD_API_URL: w.emu.apiUrl,
+          DISCORD_STATE_DIR: w.stateDir,
+        },
+      });
+      try {
+        await again.waitForStderr("connected to Discord as", 15_000);
+        await refused(again, answered.id);
+        await refused(again, expired.id);
+        const ok = await again.call("edit_message", {
+          chat_id: w.aliceDm,
+          message_id: mine,
+          text: "done",
+        });
+        assert(!ok.isError, ok.text);
+        assertEquals(w.emu.message(w.aliceDm, mine)!.content, "done");
+      } finally {
+        await again.close();
+      }
+    }, { access: { permissionTimeoutSeconds: 4 } }),
+);
+
+Deno.test(
+  "a late click Discord refuses (10062) still decides, and the clicked copy loses its buttons by REST",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      await request(w);
+      const mine = await promptIn(w, w.aliceDm);
+      const bobs = await promptIn(w, w.bobDm);
+      // Delivered to the bot after Discord's 3 s window: its callback gets 10062.
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: mine.id,
+        customId: "perm:allow:abcde",
+        lateByMs: 3_500,
+      });
+      assert(!o.acknowledged);
+      await w.bridge.waitForNotification(VERDICT);
+      const callback = await w.emu.waitFor(() =>
+        w.emu.requests.find((q) => q.method === "POST" && q.path.startsWith("/interactions/"))
+      );
+      await w.emu.waitFor(() => callback.status !== 0);
+      assertEquals(callback.status, 404, JSON.stringify(callback));
+      for (const [chat, copy] of [[w.aliceDm, mine.id], [w.bobDm, bobs.id]]) {
+        await w.emu.waitFor(() => w.emu.message(chat, copy)?.components.length === 0, {
+          message: `copy ${copy} in ${chat} still has buttons`,
+        });
+        assertMatch(w.emu.message(chat, copy)!.content, /Allowed by alice/);
+      }
+      const patched = w.emu.requests.filter((q) =>
+        q.method === "PATCH" && q.path === `/channels/${w.aliceDm}/messages/${mine.id}`
+      );
+      assertEquals(patched.length, 1, JSON.stringify(w.emu.requests.slice(-8)));
+      await settle();
+      assertEquals(verdicts(w), [{ request_id: "abcde", behavior: "allow" }]);
+    }),
+);
+
+Deno.test(
+  "prompts left open when a session ends lose their buttons when the next bridge logs in",
+  e2e,
+  () =>
+    withWorld(async (w) => {
+      await request(w);
+      const decided = await promptIn(w, w.aliceDm);
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: decided.id,
+        customId: "perm:allow:abcde",
+      });
+      assertUpdatedToOutcome(o, /Allowed by alice/);
+      await request(w, { request_id: "fghij", tool_name: "Write" });
+      const mine = await promptIn(w, w.aliceDm, "fghij");
+      const bobs = await promptIn(w, w.bobDm, "fghij");
+      await w.emu.waitFor(() => w.emu.message(w.bobDm, bobs.id));
+      await w.bridge.close();
+      await w.emu.waitFor(() => !w.emu.gateway.connected, { timeoutMs: 3000 });
+      // Nothing closed them in between: the old process is gone.
+      assert(w.emu.message(w.aliceDm, mine.id)!.components.length > 0);
+
+      const again = await startBridge({
+        env: {
+          DISCORD_BOT_TOKEN: w.emu.token,
+          DISCORD_API_URL: w.emu.apiUrl,
+          DISCORD_STATE_DIR: w.stateDir,
+        },
+      });
+      try {
+        await again.waitForStderr("connected to Discord as", 15_000);
+        for (const [chat, id] of [[w.aliceDm, mine.id], [w.bobDm, bobs.id]]) {
+          await w.emu.waitFor(() => w.emu.message(chat, id)?.components.length === 0, {
+            message: `left-over copy ${id} still has buttons`,
+          });
+          assertMatch(w.emu.message(chat, id)!.content, /expired/);
+          assertMatch(w.emu.message(chat, id)!.content, /Write/);
+        }
+        // The one decided before keeps its outcome.
+        await settle();
+        assertMatch(w.emu.message(w.aliceDm, decided.id)!.content, /Allowed by alice/);
+        assertEquals(again.notifications.filter((n) => n.method === VERDICT), []);
+      } finally {
+        await again.close();
+      }
+      // Closed once: a third start has nothing left to do.
+      const third = await startBridge({
+        env: {
+          DISCORD_BOT_TOKEN: w.emu.token,
+          DISCORD_API_URL: w.emu.apiUrl,
+          DISCORD_STATE_DIR: w.stateDir,
+        },
+      });
+      try {
+        await third.waitForStderr("connected to Discord as", 15_000);
+        await settle();
+        assert(!/left open by an earlier session/.test(third.stderr()), third.stderr());
+      } finally {
+        await third.close();
+      }
     }),
 );

@@ -63,8 +63,11 @@ class FakeDiscord implements DiscordPort {
     this.posted.push({ chatId, id, body });
     return { id };
   }
+  /** Messages whose edits fail (Discord away, a 5xx). */
+  editFails = new Set<string>();
   editMessage(chatId: string, messageId: string, body: MessageBody): Promise<{ id: string }> {
     this.edits.push({ chatId, messageId, body });
+    if (this.editFails.has(messageId)) return Promise.reject(new Error("503: Service Unavailable"));
     return Promise.resolve({ id: messageId });
   }
   addReaction(chatId: string, messageId: string, emoji: string): Promise<void> {
@@ -515,3 +518,40 @@ Deno.test("a request that arrives while Discord is still logging in is posted on
     relay.stop();
   }
 });
+
+Deno.test("a copy whose closing edit failed is edited again when clicked and on the next login", () =>
+  withRelay(async ({ relay, discord }) => {
+    await relay.request(REQ);
+    const bobs = discord.copy("dm-bob");
+    discord.editFails.add(bobs.id);
+    assertUpdate(
+      await relay.click(click("alice", discord.copy("dm-alice").id, "allow")),
+      /Allowed/,
+    );
+    await sleep(0);
+    assert.equal(discord.editsOf(bobs.id).length, 1);
+    // Bob still sees buttons and clicks one: told, and his copy is tried again.
+    assertEphemeral(await relay.click(click("bob", bobs.id, "deny")), /already answered/);
+    await sleep(0);
+    assert.equal(discord.editsOf(bobs.id).length, 2);
+    // Back online: the next login brings it in line, once.
+    discord.editFails.delete(bobs.id);
+    await relay.recover();
+    await relay.recover();
+    assert.equal(discord.editsOf(bobs.id).length, 3);
+    assert.match(discord.editsOf(bobs.id)[2].content ?? "", /Allowed by alice/);
+  }));
+
+Deno.test("a second click on the deciding copy (its answer was refused) edits that copy", () =>
+  withRelay(async ({ relay, discord }) => {
+    await relay.request(REQ);
+    const mine = discord.copy("dm-alice");
+    assertUpdate(await relay.click(click("alice", mine.id, "deny")), /Denied/);
+    await sleep(0);
+    assert.equal(discord.editsOf(mine.id).length, 0, "answered through the interaction");
+    // Still clickable, so that answer never landed: the copy is edited now.
+    assertEphemeral(await relay.click(click("alice", mine.id, "allow")), /already answered/);
+    await sleep(0);
+    assert.equal(discord.editsOf(mine.id).length, 1);
+    assert.match(discord.editsOf(mine.id)[0].content ?? "", /Denied by alice/);
+  }));

@@ -12,6 +12,7 @@ import {
   ok as assert,
 } from "node:assert/strict";
 import { planMessage, splitMessage, type SplitMode } from "../lib/text/chunk.ts";
+import { shapeForDiscord } from "../lib/text/discord_markdown.ts";
 import type { DiscordEmulator } from "./emulator/mod.ts";
 import { withWorld, type World } from "./helpers/world.ts";
 
@@ -318,11 +319,15 @@ Deno.test(
       // Sequential (one access.json), but each chat has its own rate-limit bucket.
       for (const { chat, limit, mode, seed } of runs) {
         const text = generate(seed, limit === 2000 ? 6000 : 1800);
-        await setAccess(w, { textChunkLimit: limit, chunkMode: mode });
+        await setAccess(w, { textChunkLimit: limit, chunkMode: mode, maxReplyMessages: 50 });
         const r = await w.bridge.call("reply", { chat_id: chat, text });
         assert(!r.isError, r.text);
         const got = botMessages(w, chat).map((m) => m.content);
-        const plan = planMessage(text, { limit, mode });
+        // Nothing in these inputs needs reshaping for Discord; code blocks
+        // that fit in one message are kept whole (atomic).
+        const shaped = shapeForDiscord(text);
+        assertEquals(shaped.text, text);
+        const plan = planMessage(text, { limit, mode, atomic: shaped.atomic });
         assert(got.length >= 3, `seed ${seed}: only ${got.length} messages`);
         // Exact reassembly: the untouched bodies concatenate to the text, and
         // what Discord stored is each body plus only the synthetic fence lines.

@@ -15,6 +15,7 @@ import { AccessFileError, AccessStore } from "./store.ts";
 import { approvePairing, denyPairing } from "./pairing.ts";
 import { writeApproval } from "./approvals.ts";
 import { maskToken, storeBotToken } from "./dotenv_write.ts";
+import { PromptCancelled, readAllStdin, readHiddenLine } from "./secret_input.ts";
 import type { Access } from "./schema.ts";
 
 export { parseAccessArgs } from "./cli_args.ts";
@@ -24,8 +25,12 @@ export interface AccessCliIo {
   env: Record<string, string | undefined>;
   stdout: (s: string) => void;
   stderr: (s: string) => void;
-  /** Reads all of standard input (for `configure -`); defaults to Deno.stdin. */
+  /** Reads all of standard input (`configure` from a pipe or file); defaults to Deno.stdin. */
   readStdin?: () => Promise<string>;
+  /** Whether standard input is a terminal; defaults to Deno.stdin.isTerminal(). */
+  stdinIsTerminal?: () => boolean;
+  /** Prompts on a terminal and reads a line without echo; defaults to {@link readHiddenLine}. */
+  readHidden?: (prompt: string) => Promise<string>;
   /** The clock (for tests); defaults to Date.now. */
   now?: () => number;
 }
@@ -254,15 +259,34 @@ async function configure(
 ): Promise<number> {
   let token: string;
   if ("fromStdin" in command) {
-    const read = io.readStdin ?? (() => new Response(Deno.stdin.readable).text());
-    token = (await read()).trim();
-    const bad = tokenError(token);
+    const isTerminal = io.stdinIsTerminal ?? (() => Deno.stdin.isTerminal());
+    try {
+      if (isTerminal()) {
+        const hidden = io.readHidden ?? ((p: string) => readHiddenLine(p, io.stderr));
+        token = (await hidden("Paste the bot token (input is hidden), then press Enter: "))
+          .trim();
+      } else {
+        token = (await (io.readStdin ?? readAllStdin)()).trim();
+      }
+    } catch (err) {
+      if (!(err instanceof PromptCancelled)) throw err;
+      io.stderr("cancelled; nothing was saved\n");
+      return 1;
+    }
+    const bad = token === ""
+      ? "no token was given: run this in a terminal to be prompted for it, or pass it on " +
+        `standard input (${CLI_NAME} configure < token.txt)`
+      : tokenError(token);
     if (bad) {
       io.stderr(`error: ${bad}\n`);
       return 2;
     }
   } else {
     token = command.token.trim();
+    io.stderr(
+      "note: a token given as an argument stays in your shell history; run " +
+        `'${CLI_NAME} configure' without it to be prompted instead\n`,
+    );
   }
   const path = storeBotToken(stateDir, token);
   io.stdout(`Saved DISCORD_BOT_TOKEN ${maskToken(token)} to ${path} (mode 0600).\n`);

@@ -8,7 +8,7 @@
  */
 import { type Access, AccessSchema, type DmPolicy, DmPolicySchema } from "./schema.ts";
 import { isSnowflake } from "./ids.ts";
-import { checkMentionPattern } from "./patterns.ts";
+import { compileMentionPatterns } from "./patterns.ts";
 
 /** Top-level keys `set`/`unset` may change (the rest have dedicated verbs). */
 export const SETTABLE_KEYS = [
@@ -169,14 +169,10 @@ export function parseAccessArgs(args: readonly string[]): ParsedArgs {
     case "configure":
       return withOptions(rest, "configure", {}, (o) => {
         const [token, ...extra] = o.positionals;
-        if (token === undefined) {
-          return usage(
-            "configure needs the bot token (or - to read it from standard input)",
-            "configure",
-          );
-        }
         if (extra.length) return usage("configure takes one token", "configure");
-        if (token === "-") return ok({ verb: "configure", fromStdin: true });
+        // No token (or -): read it from a hidden prompt or standard input,
+        // so it never appears in shell history or the process list.
+        if (token === undefined || token === "-") return ok({ verb: "configure", fromStdin: true });
         const bad = tokenError(token);
         if (bad) return usage(bad, "configure");
         return ok({ verb: "configure", token });
@@ -215,10 +211,9 @@ export function parseSetting(
     if (!Array.isArray(candidate) || !candidate.every((p) => typeof p === "string")) {
       return { error: "mentionPatterns must be a JSON array of strings" };
     }
-    for (const pattern of candidate as string[]) {
-      const check = checkMentionPattern(pattern);
-      if (!check.ok) return { error: `pattern ${JSON.stringify(pattern)} ${check.reason}` };
-    }
+    // The bridge's own verdict, the patterns' shared size budget included.
+    const [first] = compileMentionPatterns(candidate as string[]).rejected;
+    if (first) return { error: `pattern ${JSON.stringify(first.pattern)} ${first.reason}` };
   } else if (key === "ackReaction") {
     // Reaction emoji are short and have no spaces; anything else is a typo
     // (or text meant for another key) that Discord would reject on every message.

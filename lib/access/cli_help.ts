@@ -25,7 +25,7 @@ Commands:
   group rm <channelId>         stop delivering a server channel
   set <key> <value>            change a delivery setting (see: set --help)
   unset <key>                  return a setting to its default
-  configure <token|->          store the bot token in the state directory's .env
+  configure                    store the bot token in the state directory's .env
 
 With no command, status is shown. Every command takes -h / --help.
 State lives in $DISCORD_STATE_DIR, or ~/.claude/channels/discord by default
@@ -96,12 +96,15 @@ Keys:
 
 Removes a setting so the bridge's default applies. Keys as for 'set'.
 `,
-  configure: `Usage: ${CLI_NAME} configure <token>
-       ${CLI_NAME} configure -      (reads the token from standard input)
+  configure: `Usage: ${CLI_NAME} configure              (prompts; the input is hidden)
+       ${CLI_NAME} configure < token.txt  (or from a pipe)
+       ${CLI_NAME} configure <token>      (for scripts)
 
 Stores DISCORD_BOT_TOKEN in the state directory's .env (mode 0600), keeping the
-file's other lines. The token is never printed back. Reading it from standard
-input keeps it out of your shell history and the process list.
+file's other lines. The token is never printed back, only a masked form.
+Without an argument the token is read from a hidden prompt when standard input
+is a terminal, or from standard input otherwise, so it stays out of your shell
+history and the process list. '-' as the token means the same.
 `,
 };
 

@@ -6,6 +6,50 @@
  * @module
  */
 
+/**
+ * The deepest nesting of objects and arrays `access.json` may have. The real
+ * format is four levels deep (`groups` → channel → `allowFrom` → id); the
+ * margin leaves room for keys written by other tools. Anything deeper is
+ * refused before any recursive code (parser, validator, freezing, copying)
+ * sees it, so a hostile or broken file cannot overflow the stack.
+ */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Where `text` first nests objects/arrays deeper than `limit`, as a 1-based
+ * line and column, or undefined if it never does. A single iterative pass that
+ * skips string contents, so it cannot overflow the stack itself.
+ */
+export function findExcessiveNesting(
+  text: string,
+  limit: number = MAX_JSON_DEPTH,
+): { line: number; column: number } | undefined {
+  let depth = 0;
+  let line = 1;
+  let lineStart = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+      else if (c === 0x0a) { // an (invalid) raw newline in a string still starts a line
+        line++;
+        lineStart = i + 1;
+      }
+      continue;
+    }
+    if (c === 0x22) inString = true;
+    else if (c === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    } else if (c === 0x5b || c === 0x7b) { // [ {
+      if (++depth > limit) return { line, column: i - lineStart + 1 };
+    } else if (c === 0x5d || c === 0x7d) depth--; // ] }
+  }
+  return undefined;
+}
+
 /** Where a JSON text stops being valid, and what was expected there. */
 export interface JsonSyntaxProblem {
   line: number;

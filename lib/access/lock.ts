@@ -1,173 +1,154 @@
 /**
- * An inter-process lock file, so that the running bridge and the `access`
- * CLI never interleave their read-modify-write cycles on `access.json` (the
+ * An inter-process lock, so that the running bridge and the `access` CLI
+ * never interleave their read-modify-write cycles on `access.json` (the
  * bridge adding a pairing code while the CLI approves another would
  * otherwise lose one of the two changes).
  *
- * The lock is a file created with O_EXCL holding the owner's pid, the time
- * and a random token. A lock whose owner is dead, or which is older than the
- * stale limit (a hung or crashed owner), is taken over; waiting is bounded.
+ * The lock is an OS advisory lock (`flock`, via `Deno.FsFile.tryLock`) on a
+ * lock file in the state directory, the same mechanism as `bridge.lock`. The
+ * kernel releases it when its holder closes the file or dies, however it
+ * dies, so there is no liveness check at all: no `kill(pid, 0)` (which needs
+ * `--allow-run`, a permission neither `deno task start` nor `deno task access`
+ * has) and no staleness guess. A lock is either held by a live process or
+ * free. Opening and locking the file needs only write access to the state
+ * directory, which both tasks grant.
+ *
+ * The file's existence means nothing, so a file left behind by an older
+ * version of this bridge (which used an O_EXCL lock file of the same name)
+ * or by anything else is simply reused. The file is never deleted: deleting
+ * would let a newcomer lock a fresh inode while an old holder still holds the
+ * unlinked one. Should someone delete or replace it anyway, a process that
+ * finds it locked an inode the name no longer points to lets go and retries.
  *
  * @module
  */
-import process from "node:process";
-import { randomHex } from "./atomic_write.ts";
 
 /** Tuning for {@link withFileLock}. */
 export interface LockOptions {
-  /** Give up waiting after this long (default 5 s). */
+  /** Give up waiting after this long (default 10 s). */
   timeoutMs?: number;
-  /** A lock older than this is presumed abandoned (default 10 s). */
-  staleMs?: number;
-  /** Base delay between attempts (default 20 ms, plus jitter). */
-  retryMs?: number;
 }
 
-/** Thrown when the lock stays held by a live owner for the whole wait. */
+/** Thrown when the lock stays held by a live process for the whole wait. */
 export class LockTimeoutError extends Error {
   override name = "LockTimeoutError";
 }
 
-interface Holder {
-  pid?: number;
-  time: number;
-  token?: string;
-  ino: number | null;
+/** Who holds the lock, as its holder notes in the file (informational only). */
+export interface LockNote {
+  pid: number;
+  since: number;
 }
 
-/** Runs `fn` while holding the lock file at `lockPath`; always releases it. */
+/** Runs `fn` while holding the OS lock on `lockPath`; always releases it. */
 export async function withFileLock<T>(
   lockPath: string,
   fn: () => T | Promise<T>,
   options: LockOptions = {},
 ): Promise<T> {
-  const token = await acquire(lockPath, options);
+  const file = await acquire(lockPath, options);
   try {
     return await fn();
   } finally {
-    release(lockPath, token);
+    // Closing the descriptor releases the flock; the file itself stays.
+    file.close();
   }
 }
 
-async function acquire(lockPath: string, options: LockOptions): Promise<string> {
-  const timeoutMs = options.timeoutMs ?? 5_000;
-  const staleMs = options.staleMs ?? 10_000;
-  const retryMs = options.retryMs ?? 20;
+async function acquire(lockPath: string, options: LockOptions): Promise<Deno.FsFile> {
+  const timeoutMs = options.timeoutMs ?? 10_000;
   const deadline = Date.now() + timeoutMs;
-  const token = randomHex(8);
   for (;;) {
+    // No `create` race to handle: O_CREAT without O_EXCL opens the file
+    // whoever created it. A permission error here is thrown, never taken
+    // as "free".
+    const file = Deno.openSync(lockPath, { read: true, write: true, create: true, mode: 0o600 });
+    let locked: boolean;
     try {
-      const file = Deno.openSync(lockPath, { write: true, createNew: true, mode: 0o600 });
-      try {
-        const body = JSON.stringify({ pid: Deno.pid, time: Date.now(), token });
-        file.writeSync(new TextEncoder().encode(body));
-      } finally {
-        file.close();
-      }
-      return token;
+      locked = file.tryLockSync(true) || await waitForLock(file, deadline - Date.now());
     } catch (err) {
-      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+      file.close();
+      throw err;
     }
-    const holder = readHolder(lockPath);
-    if (!holder) continue; // released between our attempt and the read: retry at once
-    if (isStale(holder, staleMs)) {
-      breakStaleLock(lockPath, holder);
-      continue;
-    }
-    if (Date.now() >= deadline) {
-      const age = Math.round((Date.now() - holder.time) / 1000);
+    if (!locked) {
+      const note = readLockNote(lockPath);
+      const who = note
+        ? `process ${note.pid} (for ${Math.round((Date.now() - note.since) / 1000)}s)`
+        : "another process";
       throw new LockTimeoutError(
-        `${lockPath} is held by process ${holder.pid ?? "?"} (for ${age}s); ` +
-          `gave up after ${timeoutMs} ms. If no bridge or access command is running, ` +
-          `delete that file and retry.`,
+        `${lockPath} is held by ${who}; gave up after ${timeoutMs} ms. A bridge or ` +
+          `access command is stuck mid-write; end it and retry.`,
       );
     }
-    await new Promise((r) => setTimeout(r, retryMs + Math.random() * retryMs));
-  }
-}
-
-function readHolder(lockPath: string): Holder | undefined {
-  let info: Deno.FileInfo;
-  let text: string;
-  try {
-    info = Deno.statSync(lockPath);
-    text = Deno.readTextFileSync(lockPath);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw err;
-  }
-  const fallback = info.mtime?.getTime() ?? Date.now();
-  try {
-    const parsed = JSON.parse(text) as { pid?: unknown; time?: unknown; token?: unknown };
-    return {
-      pid: typeof parsed.pid === "number" ? parsed.pid : undefined,
-      time: typeof parsed.time === "number" ? parsed.time : fallback,
-      token: typeof parsed.token === "string" ? parsed.token : undefined,
-      ino: info.ino,
-    };
-  } catch {
-    // Created but not yet written (or garbage): judge it by its age alone.
-    return { time: fallback, ino: info.ino };
-  }
-}
-
-function isStale(holder: Holder, staleMs: number): boolean {
-  if (Date.now() - holder.time > staleMs) return true;
-  return holder.pid !== undefined && holder.pid !== Deno.pid && !isAlive(holder.pid);
-}
-
-/** Whether a process with this pid exists (signal 0 probes without sending). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    // EPERM: it exists but belongs to someone else.
-    return (err as { code?: string }).code === "EPERM";
+    if (isCurrent(lockPath, file)) {
+      noteHolder(file);
+      return file;
+    }
+    // The name was removed or replaced after we opened it: lock the new file.
+    file.close();
   }
 }
 
 /**
- * Removes a stale lock without ever removing a fresh one: two waiters may
- * both judge the same lock stale, and the slower one must not delete the
- * lock the faster one has just created. Renaming is atomic, so we move the
- * file aside and check it is the very file (inode) we judged; if it is not,
- * we put it back with link(), which refuses to overwrite.
+ * Blocks in the kernel until the lock is free (so waiters are woken when it
+ * is released, rather than polling and losing the race to a busy writer), or
+ * until `ms` pass. A blocked `flock` cannot be cancelled: after a timeout the
+ * pending wait closes the file the moment it gets the lock, releasing it.
  */
-function breakStaleLock(lockPath: string, holder: Holder): void {
-  const aside = `${lockPath}.stale-${Deno.pid}-${randomHex(4)}`;
-  try {
-    Deno.renameSync(lockPath, aside);
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return;
+async function waitForLock(file: Deno.FsFile, ms: number): Promise<boolean> {
+  if (ms <= 0) return false;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let timedOut = false;
+  const pending = file.lock(true).then(() => {
+    if (timedOut) file.close();
+    return true;
+  }, (err) => {
+    if (timedOut) file.close();
     throw err;
-  }
+  });
+  const expiry = new Promise<false>((resolve) => {
+    timer = setTimeout(() => {
+      timedOut = true;
+      resolve(false);
+    }, ms);
+  });
   try {
-    const moved = Deno.statSync(aside);
-    if (holder.ino !== null && moved.ino !== holder.ino) {
-      try {
-        Deno.linkSync(aside, lockPath);
-      } catch {
-        // Someone else holds it now; the moved lock's owner will find its
-        // token gone on release and leave the new one alone.
-      }
-    }
+    return await Promise.race([pending, expiry]);
   } finally {
-    try {
-      Deno.removeSync(aside);
-    } catch {
-      // already gone
-    }
+    clearTimeout(timer);
   }
 }
 
-function release(lockPath: string, token: string): void {
-  // Only delete the lock if it is still ours: if we overran the stale limit
-  // and another process took over, removing its lock would let a third in.
+/** Whether the open file is still the one the path names (see the module doc). */
+function isCurrent(lockPath: string, file: Deno.FsFile): boolean {
   try {
-    const current = JSON.parse(Deno.readTextFileSync(lockPath)) as { token?: unknown };
-    if (current.token === token) Deno.removeSync(lockPath);
+    return Deno.statSync(lockPath).ino === file.statSync().ino;
   } catch {
-    // gone or unreadable: nothing of ours to remove
+    return false;
+  }
+}
+
+/** Writes who holds the lock, for the timeout message of a waiter. */
+function noteHolder(file: Deno.FsFile): void {
+  const note: LockNote = { pid: Deno.pid, since: Date.now() };
+  try {
+    file.truncateSync(0);
+    file.writeSync(new TextEncoder().encode(JSON.stringify(note) + "\n"));
+  } catch {
+    // informational only
+  }
+}
+
+/** The holder's note in the lock file; undefined if absent or garbled. */
+export function readLockNote(lockPath: string): LockNote | undefined {
+  try {
+    const parsed = JSON.parse(Deno.readTextFileSync(lockPath));
+    if (typeof parsed?.pid !== "number") return undefined;
+    const since = typeof parsed.since === "number" ? parsed.since : typeof parsed.time === "number" // the older O_EXCL scheme's field
+      ? parsed.time
+      : Date.now();
+    return { pid: parsed.pid, since };
+  } catch {
+    return undefined;
   }
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import { type Access, AccessSchema } from "./schema.ts";
-import { findJsonSyntaxProblem } from "./json_error.ts";
+import { findExcessiveNesting, findJsonSyntaxProblem, MAX_JSON_DEPTH } from "./json_error.ts";
 
 /** The keys a group entry understands; anything else there is a misplaced setting. */
 export const GROUP_KEYS: readonly string[] = ["requireMention", "allowFrom"];
@@ -21,6 +21,17 @@ export type ParsedAccess =
  * entry with keys the gate never reads).
  */
 export function parseAccessJson(text: string, path: string): ParsedAccess {
+  // Checked first: every step below (JSON.parse, the syntax locator, the
+  // schema, freezing) recurses, and a deep enough file overflows the stack.
+  const deep = findExcessiveNesting(text);
+  if (deep) {
+    return {
+      ok: false,
+      error: `${path} is nested too deeply (more than ${MAX_JSON_DEPTH} levels of objects ` +
+        `and arrays, at line ${deep.line}, column ${deep.column}); access.json is only a ` +
+        `few levels deep, so this is not a valid access file`,
+    };
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);

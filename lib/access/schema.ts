@@ -44,6 +44,13 @@ export type PendingEntry = z.infer<typeof PendingEntrySchema>;
 /** Where permission prompts are posted. */
 export const PermissionPromptsSchema = z.enum(["dm", "channel", "both"]);
 
+/** The emoji of each status reaction; "" turns that one off. */
+export const StatusReactionsSchema = z.strictObject({
+  delivered: z.string().max(64).optional(),
+  replied: z.string().max(64).optional(),
+  failed: z.string().max(64).optional(),
+});
+
 /** Default lifetime of an unanswered permission prompt, in seconds. */
 export const DEFAULT_PERMISSION_TIMEOUT_SECONDS = 600;
 
@@ -70,6 +77,21 @@ export const AccessSchema = z.looseObject({
   permissionPrompts: PermissionPromptsSchema.optional(),
   /** Seconds before an unanswered permission prompt expires. */
   permissionTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
+  /**
+   * Most messages one reply takes; past that the reply sends the first part
+   * and attaches the rest as a `.md` file (default 8).
+   */
+  maxReplyMessages: z.number().int().min(2).max(50).optional(),
+  /**
+   * Status reactions on the message Claude is working on: `true` for the
+   * defaults (👀 delivered, ✅ replied, ⚠️ a tool call failed), or an object
+   * choosing each emoji ("" turns one off). Off when absent or `false`.
+   */
+  statusReactions: z.union([z.boolean(), StatusReactionsSchema]).optional(),
+  /** An approver's reaction on a bot message reaches Claude as a short event (default true). */
+  reactionEvents: z.boolean().optional(),
+  /** An approver's edit of a recently delivered message reaches Claude, marked as an edit (default true). */
+  editEvents: z.boolean().optional(),
 });
 /** A parsed, defaulted `access.json`. */
 export type Access = z.infer<typeof AccessSchema>;

@@ -6,7 +6,7 @@
  */
 import { type Access, AccessSchema } from "./schema.ts";
 import { GROUP_KEYS } from "./parse.ts";
-import { checkMentionPattern } from "./patterns.ts";
+import { compileMentionPatterns } from "./patterns.ts";
 import { MAX_REPLIES } from "./pairing.ts";
 
 const POLICY_MEANING = {
@@ -22,6 +22,10 @@ const DELIVERY_KEYS = [
   "chunkMode",
   "permissionPrompts",
   "permissionTimeoutSeconds",
+  "maxReplyMessages",
+  "statusReactions",
+  "reactionEvents",
+  "editEvents",
 ] as const;
 
 /** Renders the status report for `access` as of `now`. */
@@ -78,10 +82,12 @@ export function formatStatus(
 
   const patterns = access.mentionPatterns ?? [];
   lines.push(`Mention patterns (${patterns.length}):`);
-  for (const pattern of patterns) {
-    const check = checkMentionPattern(pattern);
-    lines.push(`  ${JSON.stringify(pattern)}${check.ok ? "" : `  SKIPPED: ${check.reason}`}`);
-  }
+  // The bridge's own verdicts, the shared size budget included.
+  const why = new Map(compileMentionPatterns(patterns).rejected.map((r) => [r.index, r.reason]));
+  patterns.forEach((pattern, i) => {
+    const reason = why.get(i);
+    lines.push(`  ${JSON.stringify(pattern)}${reason === undefined ? "" : `  SKIPPED: ${reason}`}`);
+  });
 
   const known = Object.keys(AccessSchema.shape);
   const other = Object.keys(access).filter((k) => !known.includes(k));

@@ -15,7 +15,7 @@
  */
 import { type Access, AccessSchema, defaultAccess } from "./schema.ts";
 import { parseAccessJson, serializeAccess } from "./parse.ts";
-import { compileMentionPatterns } from "./patterns.ts";
+import { compileMentionPatterns, type MentionPattern } from "./patterns.ts";
 import { writeFileAtomic } from "./atomic_write.ts";
 import { type LockOptions, withFileLock } from "./lock.ts";
 import { log } from "../log.ts";
@@ -25,7 +25,7 @@ export type AccessMode = "live" | "static";
 
 /** The answer of {@link AccessStore.read}. The access object is deeply frozen. */
 export type AccessReadResult =
-  | { ok: true; access: Access; mentionPatterns: RegExp[] }
+  | { ok: true; access: Access; mentionPatterns: MentionPattern[] }
   | { ok: false; error: string };
 
 /** Construction options for {@link AccessStore}. */
@@ -272,7 +272,7 @@ export class AccessStore {
       );
     }
     // Frozen: the cached object is shared by every caller until the file changes.
-    return { ok: true, access: deepFreeze(access), mentionPatterns: compiled.regexes };
+    return { ok: true, access: deepFreeze(access), mentionPatterns: compiled.patterns };
   }
 
   #warnOnce(message: string): void {

@@ -34,6 +34,16 @@ import {
 } from "./errors.ts";
 import { checkGateway, planIdentify, type SessionStartLimit } from "./guard.ts";
 import { mentionsUser, messageTime } from "./raw.ts";
+// Discord-native events (issue 14): rich inbound parts, reactions, edits.
+import {
+  type RawReactionAdd,
+  type RawRich,
+  type ReactionFacts,
+  readReaction,
+  readRich,
+  replyReferenceId,
+} from "./raw.ts";
+import { OwnMessages } from "../native/events.ts";
 
 /** Callbacks from the gateway into the core. */
 export interface DiscordHandlers {
@@ -45,6 +55,15 @@ export interface DiscordHandlers {
    * while there was no session were never delivered, so the core catches up.
    */
   onFreshSession?(): void;
+  /**
+   * A READY arrived: a new session begins. Its live messages may come before
+   * {@link onFreshSession} (discord.js waits for every guild first).
+   */
+  onSessionStart?(): void;
+  /** A person edited a message (MESSAGE_UPDATE with `edited_timestamp`). */
+  onEdit?(msg: InboundMessage): void;
+  /** Someone added a reaction; `excerpt` is the start of the bot's message reacted to, if known. */
+  onReaction?(reaction: ReactionFacts, excerpt?: string): void;
 }
 
 /** Options for {@link connectDiscord}. */
@@ -154,6 +173,9 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
         GatewayIntentBits.GuildMessages,
         GatewayIntentBits.DirectMessages,
         GatewayIntentBits.MessageContent,
+        // Reactions on the bot's messages can answer Claude (issue 14).
+        GatewayIntentBits.GuildMessageReactions,
+        GatewayIntentBits.DirectMessageReactions,
       ],
       // DMs arrive on channels discord.js has never seen; without this partial
       // it drops those messages silently.
@@ -265,16 +287,29 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
         guildId: interaction.guildId ?? undefined,
       };
       handlers.onButton(click).then(async (answer) => {
-        if (answer.kind === "update") {
-          await interaction.update({
-            content: answer.body.content,
-            components: (answer.body.components ?? []) as never,
-            allowedMentions: { parse: [] },
-          });
-        } else {
-          await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+        try {
+          if (answer.kind === "update") {
+            await interaction.update({
+              content: answer.body.content,
+              components: (answer.body.components ?? []) as never,
+              allowedMentions: { parse: [] },
+            });
+          } else {
+            await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+          }
+        } catch (err) {
+          opts.log(`could not answer a button click: ${describeError(err)}`);
+          // A late click (10062): the message must still show the outcome.
+          if (answer.kind === "update" && answer.patchIfRefused) {
+            await rest((c) =>
+              c.rest.patch(`/channels/${click.channelId}/messages/${click.messageId}`, {
+                body: sendable(answer.body),
+              })
+            );
+            opts.log("updated the clicked message over REST instead");
+          }
         }
-      }).catch((err) => opts.log(`could not answer a button click: ${describeError(err)}`));
+      }).catch((err) => opts.log(`could not update a clicked message: ${describeError(err)}`));
     });
 
     // shardReady fires for every READY (the first and each re-identify after
@@ -313,7 +348,12 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     });
     c.on("raw", (packet: { t?: string | null; d?: unknown }) => {
       lastAliveAt = Date.now();
+      if (packet.t === "READY" && current()) handlers.onSessionStart?.();
       if (packet.t === "MESSAGE_CREATE" && current()) onGatewayMessage(packet.d as GatewayMessage);
+      if (packet.t === "MESSAGE_UPDATE" && current()) onGatewayEdit(packet.d as GatewayMessage);
+      if (packet.t === "MESSAGE_REACTION_ADD" && current()) {
+        onGatewayReaction(packet.d as RawReactionAdd);
+      }
     });
     c.on("shardError", (err) => {
       // While the network is down discord.js reports every 500 ms attempt.
@@ -459,6 +499,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     if (!d?.id || !d.channel_id || !d.author) return;
     if (d.author.id === botId()) {
       noteSent(d.id);
+      own.note(d.id, d.content);
       return;
     }
     if (!isPersonMessage(d)) return;
@@ -473,6 +514,32 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     next.finally(() => {
       if (chatQueues.get(chat) === next) chatQueues.delete(chat);
     });
+  }
+
+  const own = new OwnMessages();
+
+  /** A person's edit: read like a new message, handed to `onEdit` in chat order. */
+  function onGatewayEdit(d: GatewayMessage): void {
+    if (!handlers.onEdit || !d?.id || !d.channel_id || !d.author || !d.edited_timestamp) return;
+    if (d.author.id === botId() || !isPersonMessage(d)) return;
+    const chat = d.channel_id;
+    const next = (chatQueues.get(chat) ?? Promise.resolve())
+      .then(() => gatewayToInbound(d))
+      .then((m) => handlers.onEdit?.(m), (err) => {
+        opts.log(`could not read edit of message ${d.id}: ${describeError(err)}`);
+      });
+    chatQueues.set(chat, next);
+    next.finally(() => {
+      if (chatQueues.get(chat) === next) chatQueues.delete(chat);
+    });
+  }
+
+  /** A reaction added by someone else than the bot. */
+  function onGatewayReaction(d: RawReactionAdd): void {
+    const me = botId();
+    const r = readReaction(d, me, (id) => sentByMe.has(id) || own.has(id));
+    if (!r || r.userId === me) return;
+    handlers.onReaction?.(r, own.excerpt(r.messageId));
   }
 
   /** A MESSAGE_CREATE payload as the inbound data the gate decides on. */
@@ -501,6 +568,10 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
           )
         );
         msg.repliesToBot = ref.author.id === botId();
+        // The quoted text too (issue 14), since Discord left it out.
+        if (msg.rich && !msg.rich.quote) {
+          msg.rich.quote = readRich({ referenced_message: ref } as RawRich).quote;
+        }
       } catch {
         // deleted or unreadable: not a reply to us
       }
@@ -515,7 +586,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     f: ChatFacts,
   ): InboundMessage {
     const me = botId();
-    const refId = m.message_reference?.message_id ?? undefined;
+    const refId = replyReferenceId(m as RawRich);
     let repliesToBot = false;
     if (refId) {
       if (m.referenced_message) repliesToBot = m.referenced_message.author.id === me;
@@ -542,6 +613,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       createdAt: messageTime(m.timestamp, m.id),
       attachments: (m.attachments ?? []).map(toAttachment),
       replyToId: refId,
+      rich: readRich(m as RawRich),
     };
   }
 
@@ -612,6 +684,13 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       // what the gateway path drops.
       return raw.filter(isPersonMessage).map((m) => rawToInbound(chatId, m, f));
     },
+    async removeReaction(chatId, messageId, emoji) {
+      await rest((c) =>
+        c.rest.delete(
+          `/channels/${chatId}/messages/${messageId}/reactions/${encodeEmoji(emoji)}/@me`,
+        )
+      );
+    },
     async sendTyping(chatId) {
       await rest((c) => c.rest.post(`/channels/${chatId}/typing`));
     },
@@ -632,6 +711,7 @@ interface GatewayMessage extends RawMessage {
 
 interface RawMessage {
   id: string;
+  edited_timestamp?: string | null;
   type?: number;
   webhook_id?: string;
   timestamp: string;
@@ -670,6 +750,7 @@ function toHistory(m: RawMessage): HistoryMessage {
     timestamp: messageTime(m.timestamp, m.id),
     authorId: m.author.id,
     authorName: m.author.username,
+    authorIsBot: m.author.bot === true || !!m.webhook_id,
     content: m.content ?? "",
     attachments: (m.attachments ?? []).map(toAttachment),
     hasComponents: Array.isArray(m.components) && m.components.length > 0,

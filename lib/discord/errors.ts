@@ -18,7 +18,7 @@ export const FATAL_CLOSE_CODES: ReadonlySet<number> = new Set([
 ]);
 
 const TOKEN_FIX =
-  "Fix: copy the token from the Discord Developer Portal (your app → Bot → Reset Token) and store it with `deno task access configure <token>`, or set DISCORD_BOT_TOKEN.";
+  "Fix: copy the token from the Discord Developer Portal (your app → Bot → Reset Token) and store it with `deno task access configure` (it prompts for the token), or set DISCORD_BOT_TOKEN.";
 const INTENT_FIX =
   "Fix: Discord Developer Portal → your app → Bot → Privileged Gateway Intents → turn on MESSAGE CONTENT INTENT, then restart the session.";
 

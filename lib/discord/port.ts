@@ -35,6 +35,8 @@ export interface HistoryMessage {
   timestamp: string;
   authorId: string;
   authorName: string;
+  /** A bot account or a webhook post (the inbound gate treats both as bots). */
+  authorIsBot?: boolean;
   content: string;
   attachments: { id: string; name: string; contentType?: string; size: number; url: string }[];
   /** The message carries components (buttons): the bridge's own permission prompts do. */
@@ -53,7 +55,17 @@ export interface ButtonClick {
 
 /** How the bridge answers an interaction (within Discord's 3-second window). */
 export type InteractionAnswer =
-  | { kind: "update"; body: MessageBody }
+  | {
+    kind: "update";
+    body: MessageBody;
+    /**
+     * When Discord refuses the answer (e.g. 10062 Unknown interaction for a
+     * click delivered after the 3 s window), edit the clicked message to
+     * `body` over REST instead. Set for final views (a decided prompt), which
+     * nothing else would bring about.
+     */
+    patchIfRefused?: boolean;
+  }
   | { kind: "ephemeral"; content: string };
 
 /** Connection state, as tools and logs report it. */
@@ -75,6 +87,8 @@ export interface DiscordPort {
   sendMessage(chatId: string, body: MessageBody, files?: FileUpload[]): Promise<{ id: string }>;
   editMessage(chatId: string, messageId: string, body: MessageBody): Promise<{ id: string }>;
   addReaction(chatId: string, messageId: string, emoji: string): Promise<void>;
+  /** Takes the bot's own reaction off a message (status reactions). */
+  removeReaction?(chatId: string, messageId: string, emoji: string): Promise<void>;
   fetchMessages(
     chatId: string,
     opts: { limit: number; after?: string },

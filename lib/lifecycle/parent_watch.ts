@@ -13,7 +13,9 @@
  * subreaper). Started through `deno task start`, our parent is the `deno task`
  * process and Claude Code is the grandparent; `deno task` outlives a killed
  * Claude Code (it waits for us), so we also watch its parent pid (Linux:
- * /proc). Terminals and shells above that are not watched: their end reaches
+ * /proc, which Deno opens only under `--allow-all`; under the sandbox of
+ * `deno task start` the task's own orphan-watch step does this instead, see
+ * orphan_watch.ts). Terminals and shells above that are not watched: their end reaches
  * us as SIGHUP or EOF, and watching them would tie the bridge to processes
  * that did not start it.
  *

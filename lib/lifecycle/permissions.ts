@@ -40,6 +40,8 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISCORD_STATE_DIR",
   "DISCORD_API_URL",
   "DISCORD_ACCESS_MODE",
+  /** Claude Code's argv as a JSON array, from the orphan-watch step (lifecycle/orphan_watch.ts). */
+  "DISCORD_CLAUDE_ARGV",
   "HOME",
   "USERPROFILE",
 ];

@@ -316,3 +316,28 @@ function fit(
   const prefix = cutUnits(raw, lo);
   return { text: render(prefix), rawLength: prefix.length };
 }
+
+/** A line every rendering of a prompt starts one of its lines with. */
+const PROMPT_TITLE_RE = /^🔐 /m;
+/** The request line every rendering carries (`Request \`abcde\``, also for a malformed ID). */
+const PROMPT_REQUEST_RE = /^Request `[^`\n]*`/m;
+
+/**
+ * Recognises a permission prompt from what Discord returns for a message, in
+ * every state: open or expanded (its buttons carry `perm:` custom IDs), and
+ * answered or expired (no buttons left, but the text keeps the 🔐 line and the
+ * `Request \`abcde\`` line that {@link renderPrompt}, {@link renderDetails},
+ * {@link renderOutcome} and {@link renderExpired} all write).
+ *
+ * This needs no memory of what was posted, so it holds after a restart and
+ * across sessions. An edit cannot strip the marker first: any edit of a
+ * message that carries it is refused. A message of the bot's that merely
+ * looks like a prompt is refused too, which errs on the safe side.
+ */
+export function isPermissionPromptMessage(
+  m: { content: string; hasComponents?: boolean },
+): boolean {
+  // Buttons: only prompts carry them; editing keeps them, so never allowed.
+  if (m.hasComponents) return true;
+  return PROMPT_TITLE_RE.test(m.content) && PROMPT_REQUEST_RE.test(m.content);
+}

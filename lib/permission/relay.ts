@@ -3,8 +3,10 @@
  * approvers, turns a button click or a `yes abcde` message into exactly one
  * verdict, and keeps every copy of a prompt in step (answered, expired).
  *
- * State lives only in this process. After a restart a click on an old prompt
- * is answered "expired", never with an error and never with a verdict.
+ * Decisions live only in this process. After a restart a click on an old
+ * prompt is answered "expired", never with an error and never with a verdict;
+ * and the prompts a process left open are listed in the state directory
+ * (`PromptLedger`), so the next bridge to log in closes their copies.
  *
  * Timing rules that follow from Discord:
  * - A click must be answered within 3 s, so {@link PermissionRelay.click}
@@ -21,6 +23,7 @@ import { DEFAULT_PERMISSION_TIMEOUT_SECONDS } from "../access/schema.ts";
 import type { ButtonClick, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
 import { describeError } from "../log.ts";
 import type { PermissionRequest } from "../mcp/server.ts";
+import type { PromptLedger } from "./ledger.ts";
 import { renderDetails, renderExpired, renderOutcome, renderPrompt } from "./prompt.ts";
 import { parseButtonId, parseTextVerdict } from "./verdict.ts";
 
@@ -28,6 +31,8 @@ import { parseButtonId, parseTextVerdict } from "./verdict.ts";
 interface Copy {
   chatId: string;
   messageId: string;
+  /** The last edit bringing it in line with a closed prompt failed (it may show buttons). */
+  stale?: boolean;
 }
 
 type Status =
@@ -41,6 +46,8 @@ interface Prompt {
   status: Status;
   expiresAt: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** The copy whose click decided it, updated through that interaction. */
+  answeredCopy?: string;
 }
 
 /** What the relay needs from the rest of the bridge. */
@@ -64,6 +71,11 @@ export interface RelayDeps {
    * right after the handshake, before the gateway session is ready.
    */
   connectWaitMs?: number;
+  /**
+   * Where open prompts are remembered across processes, so the next bridge
+   * can close what this one left open ({@link PermissionRelay.recover}).
+   */
+  ledger?: PromptLedger;
 }
 
 /** How many answered or expired prompts are remembered to explain late clicks. */
@@ -157,6 +169,7 @@ export class PermissionRelay {
       const sent = await discord.sendMessage(chatId, body);
       const copy = { chatId, messageId: sent.id };
       prompt.copies.push(copy);
+      if (prompt.status.kind === "open") this.#deps.ledger?.record(req, prompt.copies);
       // Answered or expired while this copy was in flight: bring it in line.
       if (prompt.status.kind !== "open") await this.#syncCopy(prompt, copy);
     };
@@ -222,6 +235,15 @@ export class PermissionRelay {
       return ephemeral("You are not authorized to answer permission prompts.");
     }
     const prompt = this.#prompts.get(parsed.requestId);
+    if (prompt && prompt.status.kind !== "open") {
+      // Clicked, so this copy still shows buttons: its closing edit failed,
+      // or it is the deciding copy and Discord refused that click's answer
+      // (and the REST fallback failed too). Try again.
+      const copy = prompt.copies.find((c) => c.messageId === click.messageId);
+      if (copy && (copy.stale || copy.messageId === prompt.answeredCopy)) {
+        void this.#syncCopy(prompt, copy);
+      }
+    }
     if (!prompt || prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
     if (prompt.status.kind === "decided") {
       const word = prompt.status.behavior === "allow" ? "allowed" : "denied";
@@ -235,7 +257,9 @@ export class PermissionRelay {
       };
     }
     const body = this.#decide(prompt, parsed.action, click.userName, "button", click.messageId);
-    return { kind: "update", body };
+    // Should Discord refuse the answer (a late click), the adapter edits the
+    // message over REST: the clicked copy must lose its buttons too.
+    return { kind: "update", body, patchIfRefused: true };
   }
 
   /**
@@ -277,9 +301,50 @@ export class PermissionRelay {
     return true;
   }
 
+  /**
+   * Closes the prompts an earlier process left open (its session ended, or it
+   * crashed): their copies are edited to the expired view, without buttons;
+   * and retries this process's copies whose closing edit failed. Call on
+   * every login; resolves when every copy was tried. Never rejects.
+   */
+  async recover(): Promise<void> {
+    const ledger = this.#deps.ledger;
+    const discord = this.#deps.discord();
+    if (!discord) return;
+    // Copies of this process's closed prompts whose edit failed (Discord was
+    // away, say) get another try now that it is back.
+    const stale = [...this.#prompts.values()].flatMap((p) =>
+      p.status.kind === "open" ? [] : p.copies.filter((c) => c.stale).map((c) => ({ p, c }))
+    );
+    await Promise.all(stale.map(({ p, c }) => this.#syncCopy(p, c)));
+    if (!ledger) return;
+    const left = ledger.takeLeftovers().filter((e) => !this.#prompts.has(e.request_id));
+    await Promise.all(left.map(async (entry) => {
+      const body = renderExpired({ ...entry, input_preview: "" });
+      let closed = 0;
+      await Promise.all(entry.copies.map(async (copy) => {
+        try {
+          // Only a copy that still offers buttons: should the ledger have
+          // missed a decision (a crash right after it), its outcome stays.
+          const current = await discord.fetchMessage(copy.chatId, copy.messageId);
+          if (!current.hasComponents) return;
+          await discord.editMessage(copy.chatId, copy.messageId, body);
+          closed++;
+        } catch (err) {
+          this.#deps.log(`could not close a left-over prompt copy: ${describeError(err)}`);
+        }
+      }));
+      ledger.forget(entry.request_id);
+      this.#deps.log(
+        `closed permission prompt ${entry.request_id} left open by an earlier session (${closed} of ${entry.copies.length} copies)`,
+      );
+    }));
+  }
+
   /** Clears every timer (shutdown); later requests are not relayed. */
   stop(): void {
     this.#stopped = true;
+    this.#deps.ledger?.flush();
     for (const p of this.#prompts.values()) clearTimeout(p.timer);
     for (const t of this.#settleTimers) clearTimeout(t);
     this.#settleTimers.clear();
@@ -308,10 +373,12 @@ export class PermissionRelay {
     // sees the decision and cannot produce a second verdict.
     prompt.status = { kind: "decided", behavior, by, via };
     clearTimeout(prompt.timer);
+    this.#deps.ledger?.forget(prompt.req.request_id);
     this.#send(prompt.req.request_id, behavior);
     for (const copy of prompt.copies) {
       if (copy.messageId !== answeredCopy) void this.#syncCopy(prompt, copy);
     }
+    prompt.answeredCopy = answeredCopy;
     return renderOutcome(prompt.req, { behavior, decidedBy: by, via });
   }
 
@@ -324,6 +391,7 @@ export class PermissionRelay {
   async #expire(prompt: Prompt): Promise<void> {
     if (prompt.status.kind !== "open") return;
     prompt.status = { kind: "expired" };
+    this.#deps.ledger?.forget(prompt.req.request_id);
     await Promise.all(prompt.copies.map((copy) => this.#syncCopy(prompt, copy)));
   }
 
@@ -349,6 +417,7 @@ export class PermissionRelay {
     if (status.kind === "open") return;
     const discord = this.#deps.discord();
     if (!discord) {
+      copy.stale = true;
       this.#deps.log(`could not update a permission prompt copy: Discord is not connected`);
       return;
     }
@@ -359,9 +428,13 @@ export class PermissionRelay {
         via: status.via,
       })
       : renderExpired(prompt.req);
-    await discord.editMessage(copy.chatId, copy.messageId, body).catch((err) =>
-      this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`)
-    );
+    try {
+      await discord.editMessage(copy.chatId, copy.messageId, body);
+      copy.stale = false;
+    } catch (err) {
+      copy.stale = true;
+      this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`);
+    }
   }
 
   #couldNotPost(chatId: string, err: unknown): void {

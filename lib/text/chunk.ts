@@ -41,6 +41,12 @@ export interface SplitOptions {
   /** Maximum UTF-16 length of a chunk; clamped to [2, 2000]. */
   limit: number;
   mode: SplitMode;
+  /**
+   * Ranges of `text` (start inclusive, end exclusive) to keep in one message,
+   * such as a rendered table: a chunk ends before a range rather than inside
+   * it. A range longer than the limit is split as usual.
+   */
+  atomic?: readonly { start: number; end: number }[];
 }
 
 /** One chunk as the synthetic fence lines around an untouched slice of the input. */
@@ -74,7 +80,7 @@ export function planMessage(text: string, opts: SplitOptions): ChunkPlan[] {
   const limit = clampLimit(opts.limit);
   if (text.length === 0) return [];
   if (text.length <= limit) return [{ prefix: "", body: text, suffix: "" }];
-  return new Splitter(text, limit, opts.mode).run();
+  return new Splitter(text, limit, opts.mode, opts.atomic ?? []).run();
 }
 
 /** Smallest limit honoured: a surrogate pair must fit in one chunk. */
@@ -177,6 +183,7 @@ class Splitter {
     private readonly text: string,
     private readonly limit: number,
     private readonly mode: SplitMode,
+    private readonly atomic: readonly { start: number; end: number }[] = [],
   ) {
     this.n = text.length;
     let state: Fence | null = null;
@@ -219,9 +226,9 @@ class Splitter {
   private fencedChunk(pos: number): ChunkPlan | null {
     const state = this.fenceAware ? this.stateAt(pos) : null;
     const prefix = state ? state.reopen + "\n" : "";
-    let w = Math.min(this.n, pos + this.limit - prefix.length);
+    let w = this.beforeAtomic(pos, Math.min(this.n, pos + this.limit - prefix.length));
     while (w > pos) {
-      const p = this.chooseCut(pos, w);
+      const p = this.keepAtomic(pos, this.chooseCut(pos, w), w);
       const body = this.text.slice(pos, p);
       // The chunk's own parse decides the closer, so a chunk is balanced even
       // when a cut had to fall somewhere that changes how a line parses.
@@ -234,6 +241,32 @@ class Splitter {
       w = Math.min(w - 1, p - Math.ceil(over / 2));
     }
     return null;
+  }
+
+  /**
+   * `w`, or the start of an atomic range that a cut at `w` would split when
+   * that range fits in one message (so the next chunk carries it whole).
+   */
+  private beforeAtomic(pos: number, w: number): number {
+    for (const r of this.atomic) {
+      if (r.start > pos && r.start < w && r.end > w && r.end - r.start <= this.limit) {
+        return r.start;
+      }
+    }
+    return w;
+  }
+
+  /**
+   * A cut that fell inside an atomic range that fits in one message moves
+   * to the range's start, or to its end when the chunk starts with it.
+   */
+  private keepAtomic(pos: number, p: number, w: number): number {
+    for (const r of this.atomic) {
+      if (r.start < pos || r.start >= p || r.end <= p || r.end - r.start > this.limit) continue;
+      if (r.start > pos) return r.start;
+      if (r.end <= w) return r.end;
+    }
+    return p;
   }
 
   /** Last resort: a plain cut at the limit that only keeps surrogate pairs whole. */

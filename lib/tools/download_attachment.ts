@@ -7,9 +7,10 @@
 import { z } from "zod";
 import { formatSize, safeContentType } from "../notification.ts";
 import { safeFileName } from "../text/sanitize.ts";
+import { gateAdmitsAuthor } from "./author_gate.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { SnowflakeSchema } from "./reply.ts";
-import { defineTool, requireAllowedChat, ToolError } from "./tool.ts";
+import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
 
 /** Attachments larger than this are not downloaded (a sender must not be able to fill the disk). */
 export const MAX_DOWNLOAD_BYTES = 25 * 1024 * 1024;
@@ -55,7 +56,7 @@ export function allowedDownloadHost(url: string, apiUrl: string): boolean {
 export const downloadAttachmentTool = defineTool({
   name: "download_attachment",
   description:
-    "Download the attachments of a Discord message (listed in the attachments attribute) into the local inbox. Returns each file's path, name, type and size; Read them afterwards.",
+    "Download the attachments of a Discord message (listed in the attachments attribute) into the local inbox. Returns each file's path, name, type and size; Read them afterwards. Files of authors whose messages are never delivered here are refused.",
   input: DownloadAttachmentInput,
   async run(ctx, args) {
     const discord = await requireAllowedChat(ctx, args.chat_id);
@@ -64,6 +65,22 @@ export const downloadAttachmentTool = defineTool({
       msg = await discord.fetchMessage(args.chat_id, args.message_id);
     } catch (err) {
       throw new ToolError(`message ${args.message_id} not found: ${describeDiscordErrorLite(err)}`);
+    }
+    // The same rule as the message's text: files from an author the inbound
+    // gate would never deliver (outside a group's allowFrom, an unlisted bot)
+    // do not reach Claude through this tool either.
+    if (
+      !gateAdmitsAuthor(
+        ctx.access(),
+        args.chat_id,
+        await discord.chatFacts(args.chat_id),
+        msg,
+        botIdOf(discord),
+      )
+    ) {
+      throw new ToolError(
+        `message ${args.message_id} is by an author whose messages are not delivered in this chat (not in allowFrom); its attachments are not downloaded`,
+      );
     }
     if (msg.attachments.length === 0) {
       throw new ToolError(`message ${args.message_id} has no attachments`);

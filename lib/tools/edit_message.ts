@@ -6,6 +6,7 @@
  */
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
+import { isPermissionPromptMessage } from "../permission/prompt.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { SnowflakeSchema } from "./reply.ts";
 import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
@@ -24,7 +25,7 @@ export const EditMessageInput = z.object({
 export const editMessageTool = defineTool({
   name: "edit_message",
   description:
-    'Edit a message this bot sent earlier (e.g. turn "working…" into the result). At most 2,000 characters. Edits do not notify the user; send a new reply when a long task finishes.',
+    'Edit a message this bot sent earlier (e.g. turn "working…" into the result). At most 2,000 characters. Permission prompts can never be edited. Edits do not notify the user; send a new reply when a long task finishes.',
   input: EditMessageInput,
   async run(ctx, args) {
     const discord = await requireAllowedChat(ctx, args.chat_id);
@@ -41,12 +42,14 @@ export const editMessageTool = defineTool({
         `message ${args.message_id} was not sent by this bot; only its own messages can be edited`,
       );
     }
-    // Never a permission prompt (the only messages the bridge sends with
-    // buttons): an edit keeps the buttons, so a hijacked session could make
-    // the Allow button of `rm -rf ~` read as a harmless command.
-    if (original.hasComponents) {
+    // Never a permission prompt, in any state: an open one keeps its buttons
+    // through an edit, so a hijacked session could make the Allow button of
+    // `rm -rf ~` read as a harmless command; an answered or expired one could
+    // be rewritten to misstate what was approved. Recognised from the message
+    // itself, so this holds after a restart too.
+    if (isPermissionPromptMessage(original)) {
       throw new ToolError(
-        `message ${args.message_id} is a permission prompt (it has buttons); it cannot be edited`,
+        `message ${args.message_id} is a permission prompt (open, answered or expired); prompts can never be edited`,
       );
     }
     try {

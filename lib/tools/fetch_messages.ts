@@ -5,6 +5,7 @@
  */
 import { z } from "zod";
 import { formatHistory } from "../text/history.ts";
+import { gateAdmitsAuthor, WITHHELD_TEXT } from "./author_gate.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { SnowflakeSchema } from "./reply.ts";
 import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
@@ -22,7 +23,7 @@ export const FetchMessagesInput = z.object({
 export const fetchMessagesTool = defineTool({
   name: "fetch_messages",
   description:
-    'Fetch recent messages of an allowed Discord chat, oldest first, each with time, author ("me" for this bot), text and message ID. Discord has no search for bots: this is the only way to look back.',
+    'Fetch recent messages of an allowed Discord chat, oldest first, each with time, author ("me" for this bot), text and message ID. Discord has no search for bots: this is the only way to look back. Messages by authors whose messages are never delivered here (not in allowFrom, unlisted bots) are listed as withheld, without their text.',
   input: FetchMessagesInput,
   async run(ctx, args) {
     const chatId = args.channel;
@@ -35,16 +36,33 @@ export const fetchMessagesTool = defineTool({
     }
     // Discord returns newest first.
     const ordered = [...rows].sort((a, b) => compareSnowflakes(a.id, b.id));
+    const botId = botIdOf(discord);
+    const access = ctx.access();
+    const chat = await discord.chatFacts(chatId);
     return formatHistory(
-      ordered.map((m) => ({
-        id: m.id,
-        timestamp: m.timestamp,
-        authorId: m.authorId,
-        authorName: m.authorName,
-        content: m.content,
-        attachmentCount: m.attachments.length,
-      })),
-      botIdOf(discord),
+      ordered.map((m) =>
+        gateAdmitsAuthor(access, chatId, chat, m, botId)
+          ? {
+            id: m.id,
+            timestamp: m.timestamp,
+            authorId: m.authorId,
+            authorName: m.authorName,
+            content: m.content,
+            attachmentCount: m.attachments.length,
+          }
+          // Not a side door: what the gate keeps from Claude live stays out
+          // here too. The row stays (with the author's ID, not their chosen
+          // name) so the conversation's shape is not misrepresented.
+          : {
+            id: m.id,
+            timestamp: m.timestamp,
+            authorId: m.authorId,
+            authorName: `user ${m.authorId}`,
+            content: WITHHELD_TEXT,
+            attachmentCount: 0,
+          }
+      ),
+      botId,
     );
   },
 });

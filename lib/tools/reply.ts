@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
 import type { FileUpload, MessageBody } from "../discord/port.ts";
-import { splitMessage } from "../text/chunk.ts";
+import { planOutbound } from "../text/outbound.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { loadUploads, MAX_FILES } from "./files.ts";
 import { defineTool, requireAllowedChat, ToolError } from "./tool.ts";
@@ -29,7 +29,11 @@ export const ReplyInput = z.object({
   ),
 });
 
-/** Builds the chunk bodies of one reply, deciding which chunks quote `reply_to`. */
+/**
+ * Builds the chunk bodies of one reply (Markdown shaped for Discord, tables
+ * and code kept whole), deciding which chunks quote `reply_to`. See
+ * {@link planOutbound}; this keeps the bodies only.
+ */
 export function planReply(
   text: string,
   opts: {
@@ -37,23 +41,10 @@ export function planReply(
     mode: "length" | "newline";
     replyTo?: string;
     replyToMode: "off" | "first" | "all";
+    maxMessages?: number;
   },
 ): MessageBody[] {
-  const chunks = splitMessage(text, { limit: opts.limit, mode: opts.mode });
-  // Files without text still need one message to carry them.
-  if (chunks.length === 0) chunks.push("");
-  return chunks.map((content, i) => {
-    const body: MessageBody = {
-      ...(content ? { content } : {}),
-      // Replies never ping @everyone, @here or roles, whatever the text says:
-      // Claude may echo text a stranger wrote.
-      allowed_mentions: { parse: [], replied_user: false },
-    };
-    const quote = opts.replyTo &&
-      (opts.replyToMode === "all" || (opts.replyToMode === "first" && i === 0));
-    if (quote) body.message_reference = { message_id: opts.replyTo!, fail_if_not_exists: false };
-    return body;
-  });
+  return planOutbound(text, opts).bodies;
 }
 
 /** The `reply` tool. */
@@ -71,16 +62,26 @@ export const replyTool = defineTool({
     const uploads: FileUpload[] = await loadUploads(files, ctx.stateDir);
     const access = ctx.access();
     const limit = Math.min(access.textChunkLimit ?? DISCORD_MESSAGE_LIMIT, DISCORD_MESSAGE_LIMIT);
-    const bodies = planReply(args.text, {
+    const plan = planOutbound(args.text, {
       limit,
       mode: access.chunkMode ?? "length",
       replyTo: args.reply_to,
       replyToMode: access.replyToMode ?? "first",
+      maxMessages: access.maxReplyMessages,
     });
+    const bodies = plan.bodies;
     const sent: string[] = [];
     for (const [i, body] of bodies.entries()) {
+      const files: FileUpload[] = i === 0 ? [...uploads] : [];
+      if (plan.overflow && i === bodies.length - 1) {
+        files.push({
+          name: plan.overflow.name,
+          data: new TextEncoder().encode(plan.overflow.text),
+          contentType: "text/markdown",
+        });
+      }
       try {
-        const msg = await discord.sendMessage(args.chat_id, body, i === 0 ? uploads : undefined);
+        const msg = await discord.sendMessage(args.chat_id, body, files.length ? files : undefined);
         sent.push(msg.id);
         ctx.onSent(args.chat_id);
       } catch (err) {
@@ -94,7 +95,10 @@ export const replyTool = defineTool({
         );
       }
     }
-    const what = uploads.length ? ` with ${uploads.length} file(s)` : "";
+    const what = (uploads.length ? ` with ${uploads.length} file(s)` : "") +
+      (plan.overflow
+        ? `; the text was too long for ${bodies.length} messages, so the rest is attached as ${plan.overflow.name}`
+        : "");
     return sent.length === 1
       ? `sent${what} (id: ${sent[0]})`
       : `sent ${sent.length} messages${what} (ids: ${sent.join(", ")})`;

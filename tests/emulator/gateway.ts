@@ -460,7 +460,9 @@ export class Gateway {
     if (!original.guild_id) return data;
     if (original.author.id === world.bot.id) return data;
     if (original.mentions.some((u) => u.id === world.bot.id)) return data;
-    return { ...data, content: "", embeds: [], attachments: [], components: [] };
+    const out: Message = { ...data, content: "", embeds: [], attachments: [], components: [] };
+    delete out.poll;
+    return out;
   }
 
   /** Whether any session exists that is still valid. */

@@ -72,9 +72,15 @@ export class Interactions {
     private readonly applicationId: string,
   ) {}
 
-  /** Dispatches INTERACTION_CREATE for a button on a bot message; resolves on callback or after 3 s. */
+  /**
+   * Dispatches INTERACTION_CREATE for a button on a bot message; resolves on
+   * callback or when the 3 s window closes. `lateByMs` models a click whose
+   * gateway delivery was delayed: the interaction was created that long ago,
+   * so with 3,000 or more Discord answers its callback with 10062 Unknown
+   * interaction, as it does for any token past the window.
+   */
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome> {
     const world = this.world;
     const user = world.users.get(opts.userId);
@@ -104,7 +110,7 @@ export class Interactions {
       userId: user.id,
       channelId: channel.id,
       messageId: message.id,
-      createdAt: Date.now(),
+      createdAt: Date.now() - (opts.lateByMs ?? 0),
       followUps: [],
       dispatchedAt: performance.now(),
     };
@@ -149,7 +155,7 @@ export class Interactions {
           interactionId: id,
           ephemeral: false,
         });
-      }, CALLBACK_WINDOW_MS);
+      }, Math.max(0, CALLBACK_WINDOW_MS - (opts.lateByMs ?? 0)));
     });
     record.dispatchedAt = performance.now();
     this.gateway.dispatch("INTERACTION_CREATE", payload);

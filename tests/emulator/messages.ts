@@ -38,6 +38,8 @@ export interface CreateInput {
   ephemeral?: boolean;
   /** Skip the user-facing reply mention (users' clients mention replied users by default). */
   repliedUserMention?: boolean;
+  /** Extra fields per stored attachment, by index (a voice message's `duration_secs`, `waveform`). */
+  attachmentFields?: Record<string, unknown>[];
 }
 
 /** Flags a sender may set on a message: SUPPRESS_EMBEDS, EPHEMERAL, SUPPRESS_NOTIFICATIONS, IS_COMPONENTS_V2. */
@@ -129,7 +131,10 @@ export class Messages {
       content,
       mentions,
       mention_roles: [...new Set(allowedRoles)].filter((r) => guildRoles.has(r) && r !== guildId),
-      attachments: (input.files ?? []).map((f) => this.#storeFile(channel.id, f)),
+      attachments: (input.files ?? []).map((f, i) => ({
+        ...this.#storeFile(channel.id, f),
+        ...input.attachmentFields?.[i],
+      })),
       embeds: (input.embeds ?? []).map((e) => ({ type: "rich", ...(e as object) })),
       timestamp: new Date().toISOString(),
       edited_timestamp: null,

@@ -46,6 +46,8 @@ export interface EmulatorOptions {
   rateLimits?: Partial<RateLimitConfig>;
   /** Leave `channel_type` out of MESSAGE_CREATE/UPDATE, as Discord did before 2024. */
   omitChannelType?: boolean;
+  /** Check every REST request against Discord's OpenAPI spec (`openapi.ts`); default true. */
+  spec?: boolean;
 }
 
 /** A user-sent message for {@link DiscordEmulator.sendMessage}. */
@@ -58,6 +60,25 @@ export interface SendMessageOptions {
   /** Id of a message in the same channel to reply to (type 19 + message_reference). */
   replyTo?: string;
   attachments?: { filename: string; contentType?: string; data: Uint8Array }[];
+  /**
+   * Forwards a stored message (Discord's "Forward"): `content` must be "",
+   * the message gets `message_reference.type` 1, `message_snapshots` and the
+   * HAS_SNAPSHOT flag, as Discord builds them.
+   */
+  forward?: { channelId: string; messageId: string };
+  /** Rich embeds: only bots and webhooks can post them (users get link previews only). */
+  embeds?: Record<string, unknown>[];
+  /** Guild or standard stickers, sent as `sticker_items`. */
+  stickers?: { id: string; name: string }[];
+  /** A poll (question and answer texts), as Discord stores it. */
+  poll?: {
+    question: string;
+    answers: string[];
+    allowMultiselect?: boolean;
+    durationHours?: number;
+  };
+  /** A voice message: IS_VOICE_MESSAGE flag, one `voice-message.ogg` attachment with `duration_secs`. */
+  voice?: { durationSecs: number; data: Uint8Array };
 }
 
 /** A running emulator. */
@@ -102,11 +123,23 @@ export interface DiscordEmulator {
   dmChannel(userId: string): Channel;
   /** Sends a message as a user: stored and dispatched as MESSAGE_CREATE. */
   sendMessage(opts: SendMessageOptions): Message;
+  /**
+   * Edits a user's own message as Discord's client does: new content,
+   * `edited_timestamp` set, MESSAGE_UPDATE dispatched with the full message.
+   */
+  editMessage(
+    opts: { channelId: string; messageId: string; authorId: string; content: string },
+  ): Message;
+  /**
+   * Adds a link-preview embed to a message the way Discord does after it
+   * unfurls a URL: MESSAGE_UPDATE without an edit (`edited_timestamp` unchanged).
+   */
+  unfurl(channelId: string, messageId: string, embed: Record<string, unknown>): void;
   /** Adds a reaction as a user (dispatches MESSAGE_REACTION_ADD). */
   react(opts: { userId: string; channelId: string; messageId: string; emoji: string }): void;
   /** Clicks a button on a bot message as a user. */
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome>;
   /** Stored channel history, oldest first (excludes ephemeral). */
   messages(channelId: string): Message[];
@@ -229,6 +262,7 @@ class Emulator implements DiscordEmulator {
       gatewayUrl: () => this.gatewayUrl,
       requests: this.requests,
       faults: this.#faults,
+      spec: opts.spec,
     });
   }
 
@@ -346,7 +380,8 @@ class Emulator implements DiscordEmulator {
       throw new Error(`sendMessage: content is longer than ${MAX_USER_CONTENT} characters`);
     }
     const files: FileInput[] = (opts.attachments ?? []).map((a) => ({ ...a }));
-    if (opts.content.length === 0 && files.length === 0) {
+    const rich = this.#richInput(opts, author, files);
+    if (opts.content.length === 0 && files.length === 0 && !rich.nonEmpty) {
       throw new Error("sendMessage: empty message");
     }
     if (opts.replyTo && !world.findMessage(channel.id, opts.replyTo)) {
@@ -358,8 +393,112 @@ class Emulator implements DiscordEmulator {
       mentionIds: opts.mentions,
       reference: opts.replyTo ? { message_id: opts.replyTo, channel_id: channel.id } : undefined,
       nonce: randomNonce(),
+      embeds: opts.embeds,
+      extra: rich.extra,
+      attachmentFields: rich.attachmentFields,
     });
     return this.#messages.serialize(message, "full");
+  }
+
+  /** Forward, stickers, poll and voice fields of a user message, built as Discord builds them. */
+  #richInput(opts: SendMessageOptions, author: User, files: FileInput[]) {
+    const extra: Record<string, unknown> = {};
+    let attachmentFields: Record<string, unknown>[] | undefined;
+    let nonEmpty = false;
+    if (opts.embeds?.length && !author.bot) {
+      throw new Error("sendMessage: users cannot post rich embeds (Discord adds link previews)");
+    }
+    if (opts.embeds?.length) nonEmpty = true;
+    if (opts.forward) {
+      if (opts.content || files.length) {
+        throw new Error("sendMessage: a forward carries no content");
+      }
+      const src = this.#world.findMessage(opts.forward.channelId, opts.forward.messageId);
+      if (!src) throw new Error(`sendMessage: no message ${opts.forward.messageId} to forward`);
+      const srcChannel = this.#world.channels.get(src.channel_id)!;
+      extra.message_reference = {
+        type: 1,
+        message_id: src.id,
+        channel_id: src.channel_id,
+        ...(srcChannel.guild_id ? { guild_id: srcChannel.guild_id } : {}),
+      };
+      extra.message_snapshots = [{
+        message: {
+          type: src.type,
+          content: src.content,
+          embeds: structuredClone(src.embeds),
+          attachments: structuredClone(src.attachments),
+          timestamp: src.timestamp,
+          edited_timestamp: src.edited_timestamp,
+          flags: src.flags,
+          mentions: [],
+          mention_roles: [],
+          components: [],
+          ...(src.sticker_items ? { sticker_items: structuredClone(src.sticker_items) } : {}),
+        },
+      }];
+      extra.flags = 1 << 14; // HAS_SNAPSHOT
+      nonEmpty = true;
+    }
+    if (opts.stickers?.length) {
+      extra.sticker_items = opts.stickers.map((st) => ({
+        id: st.id,
+        name: st.name,
+        format_type: 1,
+      }));
+      nonEmpty = true;
+    }
+    if (opts.poll) {
+      const hours = opts.poll.durationHours ?? 24;
+      extra.poll = {
+        question: { text: opts.poll.question },
+        answers: opts.poll.answers.map((text, i) => ({ answer_id: i + 1, poll_media: { text } })),
+        expiry: new Date(Date.now() + hours * 3_600_000).toISOString(),
+        allow_multiselect: opts.poll.allowMultiselect ?? false,
+        layout_type: 1,
+        results: { is_finalized: false, answer_counts: [] },
+      };
+      nonEmpty = true;
+    }
+    if (opts.voice) {
+      if (opts.content || files.length) {
+        throw new Error("sendMessage: a voice message is only audio");
+      }
+      files.push({
+        filename: "voice-message.ogg",
+        contentType: "audio/ogg",
+        data: opts.voice.data,
+      });
+      attachmentFields = [{
+        duration_secs: opts.voice.durationSecs,
+        waveform: btoa("\0".repeat(32)),
+      }];
+      extra.flags = 1 << 13; // IS_VOICE_MESSAGE
+    }
+    return { extra, attachmentFields, nonEmpty };
+  }
+
+  editMessage(
+    opts: { channelId: string; messageId: string; authorId: string; content: string },
+  ): Message {
+    const message = this.#world.findMessage(opts.channelId, opts.messageId);
+    if (!message) throw new Error(`unknown message ${opts.messageId}`);
+    if (message.author.id !== opts.authorId) {
+      throw new Error("editMessage: people can only edit their own messages");
+    }
+    this.#messages.edit(message, { content: opts.content });
+    return this.#messages.serialize(message, "full");
+  }
+
+  unfurl(channelId: string, messageId: string, embed: Record<string, unknown>): void {
+    const message = this.#world.findMessage(channelId, messageId);
+    if (!message) throw new Error(`unknown message ${messageId}`);
+    message.embeds = [...message.embeds, { type: "link", ...embed }];
+    const channel = this.#world.channels.get(channelId)!;
+    this.#gateway.dispatch("MESSAGE_UPDATE", this.#messages.serialize(message, "gateway"), {
+      intent: channel.type === 1 ? Intents.DirectMessages : Intents.GuildMessages,
+      message,
+    });
   }
 
   react(opts: { userId: string; channelId: string; messageId: string; emoji: string }): void {
@@ -372,7 +511,7 @@ class Emulator implements DiscordEmulator {
   }
 
   clickButton(
-    opts: { userId: string; messageId: string; customId: string },
+    opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome> {
     return this.#interactions.clickButton(opts);
   }

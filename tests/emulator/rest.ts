@@ -7,6 +7,7 @@
 import type { Gateway } from "./gateway.ts";
 import type { Interactions } from "./interactions.ts";
 import type { FileInput, Messages } from "./messages.ts";
+import { matchOperation, validateRequest } from "./openapi.ts";
 import { rateLimitedBody, type RateLimiter } from "./ratelimit.ts";
 import type { Channel, Message, World } from "./state.ts";
 import {
@@ -52,6 +53,8 @@ export interface RestDeps {
   gatewayUrl: () => string;
   requests: RecordedRequest[];
   faults: Fault[];
+  /** Check requests against Discord's OpenAPI spec (`openapi.ts`); default true. */
+  spec?: boolean;
 }
 
 interface ParsedBody {
@@ -198,8 +201,12 @@ export class RestApi {
       if (--fault.remaining <= 0) d.faults.splice(d.faults.indexOf(fault), 1);
       return faultResponse(fault, matches[0]?.r.template ?? path);
     }
-    if (matches.length === 0) return json(404, { message: "404: Not Found", code: 0 });
+    // Discord's router: unknown path → 404, unserved method → 405 (per the OpenAPI spec).
+    const operation = d.spec === false ? undefined : matchOperation(req.method, path);
+    if (operation instanceof ApiError) return json(operation.status, operation.body);
     const hit = matches.find((x) => x.r.method === req.method);
+    if (!hit && operation) notEmulated(operation.operationId, req.method, path);
+    if (matches.length === 0) return json(404, { message: "404: Not Found", code: 0 });
     if (!hit) return json(405, { message: "405: Method Not Allowed", code: 0 });
     const route = hit.r;
     if (route.auth && req.headers.get("authorization") !== `Bot ${d.token()}`) {
@@ -218,6 +225,8 @@ export class RestApi {
         "X-RateLimit-Scope": scope,
       });
     }
+    // Form validation against the operation's schemas: 400 / 50035 with the field paths.
+    if (operation) await validateRequest(operation, url.searchParams, body);
     const response = await route.handler({ req, params, query: url.searchParams, body });
     for (const [k, v] of Object.entries(decision.headers)) response.headers.set(k, v);
     return response;
@@ -609,6 +618,13 @@ export class RestApi {
       },
     });
   }
+}
+
+/** A route Discord serves but the emulator does not: say so, since the 404 alone would mislead. */
+function notEmulated(operationId: string, method: string, path: string): void {
+  console.error(
+    `emulator: ${method} ${path} is Discord's ${operationId}, which the emulator does not implement`,
+  );
 }
 
 function asObject(v: unknown): Record<string, unknown> {

@@ -3,6 +3,10 @@
  * `50035 Invalid Form Body` error trees (`errors.<path>._errors[]`) and the
  * other JSON error codes Discord returns.
  *
+ * Requests are first checked against Discord's OpenAPI spec (`openapi.ts`);
+ * these checks stay for what the spec cannot express (empty message, duplicate
+ * custom ids, link-button rules, total embed size, attachment count vs files).
+ *
  * @module
  */
 

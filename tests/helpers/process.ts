@@ -75,3 +75,29 @@ export function killIfAlive(pid: number): void {
     // gone
   }
 }
+
+/** Every descendant of `root` (children, their children, …), found through /proc. */
+export function descendants(root: number): number[] {
+  const out: number[] = [];
+  const queue = [root];
+  while (queue.length) {
+    const kids = children(queue.shift()!);
+    out.push(...kids);
+    queue.push(...kids);
+  }
+  return out;
+}
+
+/** Pids of live processes whose argv contains every one of `parts`, in order. */
+export function processesWithArgs(...parts: string[]): number[] {
+  const out: number[] = [];
+  for (const e of Deno.readDirSync("/proc")) {
+    if (!/^\d+$/.test(e.name)) continue;
+    const args = argv(Number(e.name));
+    const i = args.indexOf(parts[0]);
+    if (i >= 0 && parts.every((p, k) => args[i + k] === p) && alive(Number(e.name))) {
+      out.push(Number(e.name));
+    }
+  }
+  return out;
+}
