@@ -18,6 +18,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
+import { measureJournalCost } from "./journal_cost.ts";
 import { findInstalledPeer, type Peer, PEER_HOWTO, preparePeer } from "./peer.ts";
 import { loadAverage } from "./proc.ts";
 import { runOnce, type RunPlan, type RunResult } from "./scenario.ts";
@@ -188,6 +189,10 @@ if (!flags["no-sessions"] && !flags.command) {
     );
   }
 }
+// What at-most-once across a crash costs (the delivery journal, issue 10).
+const journalDir = await Deno.makeTempDir({ prefix: "journal-bench-" });
+const journal = await measureJournalCost({ messages: quick ? 2_000 : 20_000, dir: journalDir });
+await Deno.remove(journalDir, { recursive: true }).catch(() => {});
 const loadAfter = loadAverage();
 const elapsedS = (performance.now() - started) / 1000;
 
@@ -311,6 +316,15 @@ const sessionsTable = sessionRuns.length === 0 ? "" : [
 const failures = [...bridgeRuns, ...peerRuns, ...floorRuns].filter((r) => r.error);
 console.log(table);
 if (sessionsTable) console.log(`\n${sessionsTable}`);
+console.log(
+  `\ndelivery journal (crash safety, per message): ${
+    (journal.withJournalNs / 1000).toFixed(1)
+  } µs ` +
+    `with it vs ${(journal.withoutJournalNs / 1000).toFixed(1)} µs without ` +
+    `(+${(journal.journalNs / 1000).toFixed(1)} µs, ${
+      journal.ratio.toFixed(2)
+    }x of the write path)`,
+);
 for (const r of sessionRuns.filter((r) => r.error)) console.log(`sessions run failed: ${r.error}`);
 console.log(
   `\n${runs} run(s) each, interleaved; ${Deno.build.os}/${Deno.build.arch}, ${navigator.hardwareConcurrency} cores, deno ${Deno.version.deno}; ` +
@@ -348,6 +362,7 @@ await Deno.writeTextFile(
       peer: peer &&
         { ...peer, medians: p, runs: peerRuns.map(slim) },
       sessions: { runs: sessionRuns },
+      journal,
       table,
       sessionsTable,
     },
