@@ -127,9 +127,16 @@ export async function runCatchUp(
   const queue = [...chats];
   const worker = async () => {
     for (let c = queue.shift(); c; c = queue.shift()) {
+      // Once given up on, the chat's live messages flow: a history that
+      // comes later must not deliver older messages after them.
+      let gaveUp = false;
       try {
-        delivered += await withTimeout(catchUpChat(deps, c, limits), limits.chatTimeoutMs);
+        delivered += await withTimeout(
+          catchUpChat(deps, c, limits, () => gaveUp),
+          limits.chatTimeoutMs,
+        );
       } catch (err) {
+        gaveUp = true;
         deps.log(
           `catch-up of chat ${c.chatId} failed, messages sent there while the bridge was away may be missing: ${
             err instanceof Error ? err.message : String(err)
@@ -145,9 +152,15 @@ export async function runCatchUp(
   return { delivered };
 }
 
-async function catchUpChat(deps: CatchUpDeps, c: Cursor, limits: CatchUpLimits): Promise<number> {
+async function catchUpChat(
+  deps: CatchUpDeps,
+  c: Cursor,
+  limits: CatchUpLimits,
+  gaveUp: () => boolean,
+): Promise<number> {
   if (!(await deps.chatAllowed(c.chatId))) return 0;
   const fetched = await deps.fetchRecent(c.chatId);
+  if (gaveUp()) return 0;
   const pick = selectMissed(fetched, c.lastId, {
     now: deps.now(),
     maxAgeMs: limits.maxAgeMs,

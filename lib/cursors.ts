@@ -57,6 +57,8 @@ export const JOURNAL_FILE = "cursors.journal";
 /** Uncertain deliveries remembered at most. */
 export const MAX_UNCERTAIN = 500;
 const SNOWFLAKE_RE = /^\d{1,25}$/;
+/** The latest time a Date can hold: a larger `at` could never be written back to cursors.json. */
+const MAX_TIME_MS = 8.64e15;
 
 /** Orders Discord snowflakes (decimal strings) numerically without BigInt. */
 export function compareSnowflakes(a: string, b: string): number {
@@ -135,7 +137,7 @@ export function parseJournal(text: string): JournalRecord[] {
     if (extra !== undefined || !SNOWFLAKE_RE.test(chatId ?? "")) continue;
     if (!SNOWFLAKE_RE.test(messageId ?? "")) continue;
     if (kind === "d" && at === undefined) out.push({ kind: "begin", chatId, messageId });
-    else if (kind === "k" && /^\d{1,16}$/.test(at ?? "")) {
+    else if (kind === "k" && /^\d{1,16}$/.test(at ?? "") && Number(at) <= MAX_TIME_MS) {
       out.push({ kind: "done", chatId, messageId, at: Number(at) });
     }
   }
@@ -237,7 +239,16 @@ export class CursorStore {
     if (this.#journal) {
       // Replay what the last run delivered after its last compaction.
       const pending = new Map<string, string>();
-      const records = parseJournal(this.#journal.read());
+      const text = this.#journal.read();
+      const records = parseJournal(text);
+      const lines = text.split("\n").filter((l) => l !== "").length;
+      if (lines > records.length) {
+        this.#opts.log(
+          `${stateDir}/${JOURNAL_FILE}: ${
+            lines - records.length
+          } unreadable line(s) skipped (a torn write or foreign data); the rest is used`,
+        );
+      }
       for (const r of records) {
         if (r.kind === "begin") pending.set(r.messageId, r.chatId);
         else {
@@ -247,7 +258,7 @@ export class CursorStore {
         }
       }
       for (const [id, chat] of pending) this.#uncertain.set(id, chat);
-      if (records.length > 0) {
+      if (lines > 0) {
         this.#dirty = true;
         this.flush();
       }

@@ -12,7 +12,8 @@ export const INSTRUCTIONS_LIMIT = 4096;
 
 /** The instructions for this channel server. */
 export const INSTRUCTIONS = [
-  'Messages from Discord arrive as <channel source="discord" chat_id="…" message_id="…" user="…" user_id="…" ts="…">text</channel>. guild_id is set for server channels, parent_channel_id for threads, reply_to when the user quoted a message, missed="true" for a message sent while no session was running. attachment_count and attachments ("name (type, size); …") list files that are NOT downloaded yet.',
+  'Messages from Discord arrive as <channel source="discord" chat_id="…" message_id="…" user="…" user_id="…" ts="…">text</channel>. guild_id is set for server channels, parent_channel_id for threads, reply_to when the user quoted a message, missed="true" for a message sent while no session was running. attachment_count and attachments ("name (type, size); …") list files that are NOT downloaded yet. hint, on some events only, repeats the rules below.',
+  'More attributes: reply_to_text and reply_to_user quote the message being answered. forwarded="true": a forwarded message (not written by the sender). edited="true": a new version of a message you already got, not a new request. event="reaction": an approver reacted to your message (👍/👎 is a quick yes/no). possible_duplicate="true": after a crash this message_id may already have reached you; if you handled it, skip it. voice_duration_secs: a voice message; download_attachment gets the audio.',
   "",
   "The Discord user sees NOTHING of this session: your transcript never reaches them. Everything they should read must go through the reply tool. Always pass the event's chat_id back as chat_id. A typing indicator shows while you work and stops when you reply.",
   "",

@@ -84,11 +84,17 @@ export class LiveHold<M extends HeldMessage> {
     return (this.#chats.get(chatId) ?? this.#all ?? []).some((m) => m.id === id);
   }
 
-  /** The chat's catch-up is over: its waiting live messages go, oldest first. */
+  /**
+   * The chat's catch-up is over: its waiting live messages go, oldest first.
+   * If a newer session began meanwhile (a second READY, its catch-up not
+   * planned yet), they wait for that plan instead: the gap before the new
+   * session may hold missed messages of this chat too.
+   */
   release(chatId: string): void {
-    const queue = this.#chats.get(chatId);
+    const queue = this.#chats.get(chatId) ?? [];
     this.#chats.delete(chatId);
-    this.#flush(queue ?? []);
+    if (this.#all) this.#all.push(...queue);
+    else this.#flush(queue);
   }
 
   /** Lets everything go (shutdown, or no catch-up will run). */
@@ -100,6 +106,15 @@ export class LiveHold<M extends HeldMessage> {
   #flush(messages: M[]): void {
     // A message may be held again while we deliver (a new READY): offer()
     // then queues it, so nothing is delivered out of turn.
-    messages.sort((a, b) => compareSnowflakes(a.id, b.id)).forEach((m) => this.#deliver(m));
+    // One message that cannot be delivered must not take the others with it.
+    for (const m of messages.sort((a, b) => compareSnowflakes(a.id, b.id))) {
+      try {
+        this.#deliver(m);
+      } catch (err) {
+        this.#log(
+          `could not deliver held message ${m.id}: ${err instanceof Error ? err.message : err}`,
+        );
+      }
+    }
   }
 }

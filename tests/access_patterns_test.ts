@@ -4,7 +4,11 @@
  * (issue 10, defect 5: one crafted message must never stall the bridge).
  */
 import assert from "node:assert/strict";
-import { compileLinear, MAX_PROGRAM_SIZE } from "../lib/access/linear_regex.ts";
+import {
+  compileLinear,
+  MAX_PROGRAM_SIZE,
+  UnsupportedPatternError,
+} from "../lib/access/linear_regex.ts";
 import {
   checkMentionPattern,
   compileMentionPatterns,
@@ -201,6 +205,18 @@ Deno.test("syntax outside the linear subset is rejected with a reason", () => {
   assert.match(rejected("\\01"), /octal/);
 });
 
+Deno.test("escapes that would silently mean other text without the u flag are rejected, saying so", () => {
+  // Without `u`, `\p{L}+` is the text "p{L" then "}"s, and `\u{1F600}` is
+  // "u{1F600}": an approver's pattern that never matches what it says.
+  for (const p of ["\\p{L}+", "hey \\P{Lu}", "[\\p{L}]", "\\u{1F600}", "[\\u{41}]"]) {
+    assert.match(rejected(p), /needs the u flag/, p);
+  }
+  // `\k`, `\8` and `\9` are plain letters or digits only when no such group exists.
+  for (const p of ["\\kate", "v\\8", "\\9lives"]) assert.match(rejected(p), /ambiguous/, p);
+  // Written out, the same characters are fine.
+  for (const p of ["\\\\p{L}", "[\\\\p]{L}", "\\u0041", "\\pa", "kate"]) accepted(p);
+});
+
 Deno.test("patterns expanding past the program limit are rejected", () => {
   assert.match(rejected("a{1000}"), /expands to more than/);
   assert.match(rejected("(?:a{30}){30}"), /expands to more than/);
@@ -306,4 +322,198 @@ Deno.test("compileMentionPatterns keeps the safe ones and explains the rest", ()
   const out = compileMentionPatterns(["claude", "(a)\\1", "[bad"]);
   assert.deepEqual(out.patterns.map((r) => r.source), ["claude"]);
   assert.deepEqual(out.rejected.map((r) => r.pattern), ["(a)\\1", "[bad"]);
+});
+
+Deno.test("the linear matcher agrees with RegExp on random patterns over Unicode, line terminators and escapes", () => {
+  // Mulberry32: a fixed seed, so a failure names a pattern that can be replayed.
+  let seed = 20261129;
+  const rand = (n: number) => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) % n;
+  };
+  const pick = <T>(xs: readonly T[]) => xs[rand(xs.length)];
+  // Case folding without the `u` flag (ſ, K = Kelvin, σ/ς/Σ, ß), `.` and the
+  // line terminators, lone and paired surrogates, class ranges, negations and
+  // escapes, Annex B literals (`{`, `]`, `\c1`, `\x4`, `\u{2}`, `\p{L}`).
+  const atoms = [
+    "a",
+    "b",
+    "A",
+    "K",
+    "s",
+    "ſ",
+    "\u212a",
+    "σ",
+    "ς",
+    "Σ",
+    "é",
+    "É",
+    "ß",
+    ".",
+    "[ab]",
+    "[^a]",
+    "[a-c]",
+    "[^a-c]",
+    "[A-Z]",
+    "[\\w-]",
+    "[\\s\\S]",
+    "[\\d.]",
+    "[\\]a]",
+    "[\\b]",
+    "[]",
+    "[^]",
+    "[-a]",
+    "[\\x41-\\x5a]",
+    "\\w",
+    "\\W",
+    "\\s",
+    "\\S",
+    "\\d",
+    "\\D",
+    " ",
+    "1",
+    "\\n",
+    "\\r",
+    "\\u2028",
+    "\\t",
+    "\\.",
+    "\\x41",
+    "\\u00e9",
+    "\\cJ",
+    "\\c1",
+    "\\0",
+    "\\a",
+    "\\-",
+    "{",
+    "}",
+    "]",
+    "a{",
+    "a{,2}",
+    "\\u{2}",
+    "\\x4",
+    "\\p{L}",
+    "😀",
+    "\ud83d",
+    "\\ude00",
+    "[😀]",
+    "[\\ud800-\\udbff]",
+    "\\$",
+    "\\^",
+    "\\|",
+    "\\(",
+    "\\[",
+    "\\{",
+    "\\*",
+    "\\?",
+  ];
+  const quants = [
+    "",
+    "",
+    "",
+    "*",
+    "+",
+    "?",
+    "{2}",
+    "{1,3}",
+    "{0,2}",
+    "{2,}",
+    "*?",
+    "+?",
+    "??",
+    "{0}",
+  ];
+  const gen = (depth: number): string => {
+    const parts: string[] = [];
+    for (let i = rand(5); i > 0; i--) {
+      const r = rand(12);
+      let atom: string;
+      if (r < 3 && depth < 2) {
+        const alts = [gen(depth + 1)];
+        for (let j = rand(3); j > 0; j--) alts.push(gen(depth + 1)); // empty ones included
+        atom = pick(["(", "(?:", `(?<g${depth}${i}>`]) + alts.join("|") + ")";
+      } else if (r < 4) atom = pick(["^", "$", "\\b", "\\B"]);
+      else atom = pick(atoms);
+      parts.push(atom + (/^[\^$]$|\\[bB]$/.test(atom) ? "" : pick(quants)));
+    }
+    return parts.join("") + (rand(6) === 0 ? "|" + gen(depth + 1) : "");
+  };
+  const alphabet = [
+    "a",
+    "b",
+    "A",
+    "B",
+    "k",
+    "K",
+    "\u212a",
+    "s",
+    "S",
+    "ſ",
+    "σ",
+    "ς",
+    "Σ",
+    "é",
+    "É",
+    "ß",
+    " ",
+    "1",
+    "\n",
+    "\r",
+    "\u2028",
+    "\u2029",
+    "\t",
+    "-",
+    "_",
+    "{",
+    "}",
+    ",",
+    "]",
+    "😀",
+    "\ud83d",
+    "\ude00",
+    "\b",
+    "\0",
+    "\x01",
+    "x",
+    "u",
+    "p",
+    "L",
+    "$",
+    ".",
+    "\\",
+  ];
+  let compared = 0;
+  // A few letters only, so that counted repetitions meet texts they match.
+  const few = ["a", "A", "b", " "];
+  for (let i = 0; i < 1500; i++) {
+    // Anchored on both ends half the time, so counts and ends are decisive.
+    const p = rand(2) ? `^(?:${gen(0)})$` : gen(0);
+    let js: RegExp;
+    try {
+      js = new RegExp(p, "i");
+    } catch {
+      continue;
+    }
+    let mine;
+    try {
+      mine = compileLinear(p);
+    } catch (err) {
+      if (err instanceof UnsupportedPatternError) continue; // e.g. `\0` then a digit
+      throw err;
+    }
+    // Accepting a pattern as non-empty when it matches "" would make every message a mention.
+    if (js.test("")) assert.ok(mine.matchesEmpty, `${JSON.stringify(p)} matches ""`);
+    for (let j = 0; j < 8; j++) {
+      const letters = j % 2 ? few : alphabet;
+      const text = Array.from({ length: rand(8) }, () => pick(letters)).join("");
+      assert.equal(
+        mine.test(text),
+        js.test(text),
+        `${JSON.stringify(p)} on ${JSON.stringify(text)}`,
+      );
+      compared++;
+    }
+  }
+  assert.ok(compared > 8000, `only ${compared} comparisons`);
 });

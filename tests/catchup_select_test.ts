@@ -109,3 +109,26 @@ Deno.test("runCatchUp gives up on a chat that hangs, releasing its live messages
   }, { maxPerChat: 20, maxAgeMs: 86_400_000, maxChats: 10, chatTimeoutMs: 50 });
   assertEquals(released, ["slow"]);
 });
+
+Deno.test("runCatchUp delivers nothing of a chat it gave up on, even when the history comes late", async () => {
+  const events: string[] = [];
+  let answer!: (msgs: InboundMessage[]) => void;
+  const fetched = new Promise<InboundMessage[]>((r) => (answer = r));
+  await runCatchUp({
+    cursors: [{ chatId: "9", lastId: "1", at: 1 }],
+    chatAllowed: () => Promise.resolve(true),
+    fetchRecent: () => fetched,
+    wouldDeliver: () => true,
+    deliver: (m) => events.push(`missed ${m.id}`),
+    hold: () => {},
+    release: (id) => events.push(`release ${id}`),
+    log: () => {},
+    now: () => NOW,
+  }, { maxPerChat: 20, maxAgeMs: 86_400_000, maxChats: 10, chatTimeoutMs: 50 });
+  // Released: live messages of chat 9 flowed and moved its cursor on.
+  assertEquals(events, ["release 9"]);
+  answer([msg("2")]);
+  await fetched;
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(events, ["release 9"], "an older missed message after the live ones");
+});

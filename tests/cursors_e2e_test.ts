@@ -68,7 +68,7 @@ Deno.test(
         },
       });
       try {
-        await second.waitForStderr("another Claude Code session already holds the Discord bot");
+        await second.waitForStderr("another Claude Code session holds the Discord bot");
         // The first delivers more, in the DM and in another chat.
         const later = [dm(w, "one"), dm(w, "two")];
         const open = w.emu.sendMessage({

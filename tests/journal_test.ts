@@ -13,6 +13,7 @@ import {
   parseUncertain,
 } from "../lib/cursors.ts";
 import { LiveHold } from "../lib/live_hold.ts";
+import { waitUntil } from "./helpers/bridge.ts";
 
 /** An in-memory journal that survives a "crash" (the store is dropped without close()). */
 function memoryJournal() {
@@ -36,8 +37,9 @@ function disk() {
   return {
     j,
     file: () => file,
-    open: () =>
+    open: (log?: (line: string) => void) =>
       new CursorStore("/state", {
+        log,
         flushDelayMs: 60_000,
         read: () => file,
         write: (_p, t) => (file = t),
@@ -112,6 +114,50 @@ Deno.test("compaction writes cursors.json first, then empties the journal", () =
   ]]);
 });
 
+Deno.test("a garbage or hostile journal is logged, skipped line by line, and compacted away", () => {
+  const d = disk();
+  const logs: string[] = [];
+  d.j.journal.append(
+    "\u0000\u0001garbage\n" + // foreign bytes
+      "k 10 100 9999999999999999\n" + // a time no Date can hold (cursors.json could not be written)
+      "k 10 99 1700000000000\n" +
+      "d 10 101\n" +
+      "k 10 10", // torn
+  );
+  const store = d.open((l) => logs.push(l));
+  assertEquals(
+    logs.filter((l) => /3 unreadable line\(s\) skipped/.test(l)).length,
+    1,
+    logs.join("\n"),
+  );
+  assertEquals(store.get("10")?.lastId, "99");
+  assertEquals(d.j.text(), "", "compacted");
+  assertEquals(parseCursors(d.file()!).map((c) => c.lastId), ["99"]);
+  assertEquals([...parseUncertain(d.file()!)], [["101", "10"]]);
+  assert(!logs.some((l) => l.includes("could not save")), logs.join("\n"));
+});
+
+Deno.test("on disk, the journal and cursors.json are private (0600) and compaction keeps the journal small", async () => {
+  const dir = await Deno.makeTempDir();
+  const prev = Deno.umask(0o022);
+  try {
+    const s = new CursorStore(dir, { flushDelayMs: 60_000 });
+    for (let i = 100; i < 150; i++) s.note("10", String(i));
+    assert(Deno.statSync(`${dir}/cursors.journal`).size > 0);
+    s.flush();
+    assertEquals(Deno.statSync(`${dir}/cursors.journal`).size, 0, "folded into cursors.json");
+    s.note("10", "150");
+    s.close();
+    for (const f of ["cursors.journal", "cursors.json"]) {
+      assertEquals((Deno.statSync(`${dir}/${f}`).mode ?? 0) & 0o777, 0o600, f);
+    }
+    assertEquals(new CursorStore(dir, { journal: false }).get("10")?.lastId, "150");
+  } finally {
+    Deno.umask(prev);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a store without a journal still writes cursors (debounced)", () => {
   let file: string | undefined;
   const s = new CursorStore("/state", { read: () => file, write: (_p, t) => (file = t) });
@@ -140,6 +186,51 @@ Deno.test("LiveHold: from READY everything waits; after planning only the caught
   hold.releaseAll();
 });
 
+Deno.test("LiveHold: a second READY during catch-up keeps a chat's live messages for the new plan", () => {
+  const out: string[] = [];
+  const hold = new LiveHold<{ id: string; channelId: string }>({
+    deliver: (m) => out.push(m.id),
+  });
+  const deliverMissed = (id: string) => out.push(id);
+  // Session 1: catch-up of chat a is under way.
+  hold.holdAll();
+  hold.hold("a");
+  hold.planned();
+  // Session 2 (not a resume: what was sent in between was never dispatched).
+  hold.holdAll();
+  assert(hold.offer({ id: "9", channelId: "a" }));
+  // Session 1's catch-up of a ends; it fetched before the gap.
+  hold.release("a");
+  assertEquals(out, [], "9 waits: session 2's catch-up of a has not run");
+  assert(hold.holds("a", "9"));
+  hold.hold("a");
+  hold.planned();
+  assertEquals(out, []);
+  deliverMissed("7 (missed in the gap)");
+  hold.release("a");
+  assertEquals(out, ["7 (missed in the gap)", "9"]);
+  hold.releaseAll();
+});
+
+Deno.test("LiveHold: a held message that fails to deliver does not take the others with it", () => {
+  const out: string[] = [];
+  const logs: string[] = [];
+  const hold = new LiveHold<{ id: string; channelId: string }>({
+    deliver: (m) => {
+      if (m.id === "2") throw new Error("boom");
+      out.push(m.id);
+    },
+    log: (l) => logs.push(l),
+  });
+  hold.holdAll();
+  hold.hold("a");
+  hold.planned();
+  for (const id of ["3", "1", "2"]) assert(hold.offer({ id, channelId: "a" }));
+  hold.release("a"); // runCatchUp calls this in a finally: it must not throw
+  assertEquals(out, ["1", "3"]);
+  assertEquals(logs, ["could not deliver held message 2: boom"]);
+});
+
 Deno.test("LiveHold: a READY never followed by catch-up holds nothing forever", async () => {
   const out: string[] = [];
   const logs: string[] = [];
@@ -150,7 +241,7 @@ Deno.test("LiveHold: a READY never followed by catch-up holds nothing forever", 
   });
   hold.holdAll();
   assert(hold.offer({ id: "1", channelId: "a" }));
-  await new Promise((r) => setTimeout(r, 120));
+  await waitUntil(() => out.length > 0, 10_000, "the safety release");
   assertEquals(out, ["1"]);
   assertEquals(logs.length, 1);
   assert(!hold.offer({ id: "2", channelId: "a" }));

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   type ButtonComponent,
   escapeMarkdown,
+  imitatesPermissionPrompt,
   isPermissionPromptMessage,
   type PermissionRequest,
   PermissionRequestSchema,
@@ -349,5 +350,38 @@ Deno.test("isPermissionPromptMessage: every state of every prompt is recognised 
   assert.ok(isPermissionPromptMessage({ content: "hi", hasComponents: true }));
   for (const content of ["working…", "done: 42", "🔐 secret stuff", "Request `abc` sent", ""]) {
     assert.equal(isPermissionPromptMessage({ content }), false, content);
+  }
+});
+
+Deno.test("imitatesPermissionPrompt: every rendering and its look-alikes count; 🔐 inside a line does not", () => {
+  for (
+    const view of [
+      renderPrompt(REQ),
+      renderDetails(REQ),
+      renderOutcome(REQ, { behavior: "allow", decidedBy: "alice", via: "button" }),
+      renderExpired(REQ),
+      renderExpired({ ...REQ, request_id: "NOT-AN-ID" }),
+    ]
+  ) {
+    assert.ok(imitatesPermissionPrompt(view.content), view.content);
+  }
+  // What a hijacked session would post instead of the real thing.
+  for (
+    const fake of [
+      "✅ Allowed by alice (button)\n🔐 **Bash**: List the files\nRequest `abcde`",
+      "🔐 Claude wants to run **Read**\nPress Allow or Deny, or reply `yes abcde`.",
+      "> 🔐 Claude wants to run **Read**",
+      "**🔐 Claude wants to run Read**",
+      "\u200b🔐 Claude wants to run **Read**",
+      "1. 🔐 x",
+      "- 🔐 x",
+      "  # 🔐 x",
+      "all done\n🔐 Claude wants to run **Read**",
+    ]
+  ) {
+    assert.ok(imitatesPermissionPrompt(fake), JSON.stringify(fake));
+  }
+  for (const ok of ["working…", "the key is in the 🔐 vault", "Request `abc` sent", ""]) {
+    assert.equal(imitatesPermissionPrompt(ok), false, ok);
   }
 });

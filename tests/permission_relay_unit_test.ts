@@ -555,3 +555,15 @@ Deno.test("a second click on the deciding copy (its answer was refused) edits th
     assert.equal(discord.editsOf(mine.id).length, 1);
     assert.match(discord.editsOf(mine.id)[0].content ?? "", /Denied by alice/);
   }));
+
+Deno.test("a click on a prompt from before a restart (no record of it) removes that copy's buttons", () =>
+  withRelay(async ({ relay, discord, verdicts }) => {
+    assertEphemeral(await relay.click(click("alice", "m9", "allow", "zzzzz")), /expired/);
+    await sleep(0);
+    assert.deepEqual(discord.edits, [{ chatId: "any", messageId: "m9", body: { components: [] } }]);
+    // Someone who may not answer changes nothing.
+    assertEphemeral(await relay.click(click("mallory", "m8", "allow", "zzzzz")), /not authorized/);
+    await sleep(0);
+    assert.equal(discord.edits.length, 1);
+    assert.deepEqual(verdicts, []);
+  }));

@@ -76,6 +76,8 @@ Deno.test(
         "cdn.discordapp.com:443",
         "media.discordapp.net:443",
         `127.0.0.1:${api.addr.port}`,
+        // The one local socket: other sessions' link to the hub (several sessions, one bot).
+        `unix:${stateDir}/sessions.sock`,
       ]);
       assert(args.includes("--ignore-env"));
       assert(!args.some((a) => /^--allow-(run|ffi|sys)/.test(a) || a === "--allow-env"));

@@ -19,6 +19,10 @@ export const SETTABLE_KEYS = [
   "mentionPatterns",
   "permissionPrompts",
   "permissionTimeoutSeconds",
+  "maxReplyMessages",
+  "statusReactions",
+  "reactionEvents",
+  "editEvents",
 ] as const;
 /** A key accepted by `set` and `unset`. */
 export type SettableKey = typeof SETTABLE_KEYS[number];
@@ -199,7 +203,9 @@ export function parseSetting(
   raw: string,
 ): { value: NonNullable<Access[SettableKey]> } | { error: string } {
   let candidate: unknown = raw;
-  if (key === "textChunkLimit" || key === "permissionTimeoutSeconds") {
+  if (
+    key === "textChunkLimit" || key === "permissionTimeoutSeconds" || key === "maxReplyMessages"
+  ) {
     if (!/^\d{1,9}$/.test(raw.trim())) return { error: `${key} must be a whole number` };
     candidate = Number(raw.trim());
   } else if (key === "mentionPatterns") {
@@ -215,19 +221,54 @@ export function parseSetting(
     const [first] = compileMentionPatterns(candidate as string[]).rejected;
     if (first) return { error: `pattern ${JSON.stringify(first.pattern)} ${first.reason}` };
   } else if (key === "ackReaction") {
-    // Reaction emoji are short and have no spaces; anything else is a typo
-    // (or text meant for another key) that Discord would reject on every message.
-    if (raw.length > 64 || /[\s\p{Cc}]/u.test(raw)) {
+    if (!plausibleEmoji(raw)) {
       return {
         error: 'ackReaction must be one emoji (e.g. 👀) or a custom emoji name:id, or ""',
       };
     }
+  } else if (key === "reactionEvents" || key === "editEvents") {
+    const flag = raw.trim();
+    if (flag !== "true" && flag !== "false") return { error: `${key} must be true or false` };
+    candidate = flag === "true";
+  } else if (key === "statusReactions") {
+    const value = raw.trim();
+    const hint = `statusReactions must be true (👀 delivered, ✅ replied, ⚠️ a tool failed), ` +
+      `false, or a JSON object choosing each, e.g. '{"delivered":"👀","replied":"✅","failed":""}'`;
+    if (value === "true" || value === "false") candidate = value === "true";
+    else {
+      try {
+        candidate = JSON.parse(value);
+      } catch {
+        return { error: hint };
+      }
+      if (candidate === null || typeof candidate !== "object" || Array.isArray(candidate)) {
+        return { error: hint };
+      }
+      for (const [name, emoji] of Object.entries(candidate)) {
+        if (typeof emoji === "string" && !plausibleEmoji(emoji)) {
+          return {
+            error: `statusReactions.${clip(name)} must be one emoji or a custom emoji name:id, ` +
+              'or "" to turn it off',
+          };
+        }
+      }
+    }
+    // The shape (known keys, string values) is the schema's to judge.
+    if (!AccessSchema.shape.statusReactions.safeParse(candidate).success) return { error: hint };
   }
   const result = AccessSchema.shape[key].safeParse(candidate);
   if (!result.success) {
     return { error: `${key}: ${result.error.issues[0]?.message ?? "invalid value"}` };
   }
   return { value: result.data as NonNullable<Access[SettableKey]> };
+}
+
+/**
+ * Reaction emoji are short and have no spaces; anything else is a typo (or
+ * text meant for another key) that Discord would reject on every message.
+ */
+function plausibleEmoji(raw: string): boolean {
+  return raw.length <= 64 && !/[\s\p{Cc}]/u.test(raw);
 }
 
 function parseGroup(args: readonly string[]): ParsedArgs {

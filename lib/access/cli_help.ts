@@ -91,6 +91,16 @@ Keys:
                             mention, e.g. '["^claude\\\\b"]' (slow or unsafe ones are refused)
   permissionPrompts         dm | channel | both: where tool permission prompts go
   permissionTimeoutSeconds  1..86400: when an unanswered prompt expires
+  maxReplyMessages          2..50: messages one reply may take before the rest is
+                            attached as a .md file (default 8)
+  statusReactions           true | false | JSON object: reactions on the message
+                            Claude works on (true: 👀 delivered, ✅ replied, ⚠️ a
+                            tool failed), e.g. '{"delivered":"👀","failed":""}'
+                            ("" turns one off; default false)
+  reactionEvents            true | false: an approver's reaction on a bot message
+                            reaches Claude (default true)
+  editEvents                true | false: an approver's edit of a recently delivered
+                            message reaches Claude, marked as an edit (default true)
 `,
   unset: `Usage: ${CLI_NAME} unset <key> [--fresh]
 

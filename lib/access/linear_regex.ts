@@ -15,7 +15,9 @@
  * `\x41` `\u0041` `\cJ` ...), `.`, character classes and `\d \w \s` with
  * their negations, groups `( )` `(?: )` `(?<name> )`, alternation `|`,
  * quantifiers `* + ? {n} {n,} {n,m}` (greedy or lazy: the same for a yes/no
- * answer), and the anchors `^ $ \b \B`. Refused with a reason: backreferences,
+ * answer), and the anchors `^ $ \b \B`. Refused with a reason: backreferences
+ * (and the ambiguous `\8`, `\9`, `\k`), escapes that need the `u` flag
+ * (`\p{…}`, `\u{…}`, which would silently mean other text without it),
  * lookahead and lookbehind, inline modifiers and legacy octal escapes.
  *
  * Single characters are tested with tiny anchored JavaScript regexes that
@@ -130,6 +132,9 @@ class Parser {
     if (c === "[") {
       const end = classEnd(src, this.#i);
       const atom = src.slice(this.#i, end);
+      for (let k = 1; k < atom.length; k++) {
+        if (atom[k] === "\\") refuseUnicodeOnlyEscape(atom, k++);
+      }
       this.#i = end;
       return { t: "char", atom };
     }
@@ -181,7 +186,14 @@ class Parser {
       this.#i += 2;
       return { t: "assert", kind: d === "b" ? "word" : "nonword" };
     }
-    if (/[1-9]/.test(d) || d === "k") {
+    refuseUnicodeOnlyEscape(src, this.#i);
+    if (d === "8" || d === "9" || (d === "k" && src[this.#i + 2] !== "<")) {
+      throw new UnsupportedPatternError(
+        `uses \\${d}, which is ambiguous (a backreference, or the plain character "${d}" ` +
+          `when no such group exists); write ${d} without the backslash`,
+      );
+    }
+    if (/[1-7]/.test(d) || d === "k") {
       throw new UnsupportedPatternError(
         "uses a backreference (\\1, \\k<name>), which is not supported",
       );
@@ -200,6 +212,30 @@ class Parser {
       return { t: "char", atom: "\\\\" };
     }
     return take(2); // \d \w \s \n \t \. \0 and identity escapes such as \- or \a
+  }
+}
+
+/**
+ * Refuses `\p{…}`, `\P{…}` and `\u{…}` at `i` (a backslash): they need the
+ * `u` flag, which mention patterns run without, and would silently mean
+ * something else (`\p{L}` the text "p{L}", `\u{41}` 41 letters u), so the
+ * pattern would never match what it was written for.
+ */
+function refuseUnicodeOnlyEscape(src: string, i: number): void {
+  const d = src[i + 1];
+  if (src[i + 2] !== "{") return;
+  if (d === "p" || d === "P") {
+    throw new UnsupportedPatternError(
+      `uses \\${d}{…} (a Unicode property), which needs the u flag that mention patterns ` +
+        "do not use (it would match the text " + `"${d}{…}"` +
+        "); write a class such as [a-zà-ÿ] instead",
+    );
+  }
+  if (d === "u") {
+    throw new UnsupportedPatternError(
+      "uses \\u{…}, which needs the u flag that mention patterns do not use (without it, " +
+        "it means the letter u and braces or a count); write the character itself or \\uXXXX instead",
+    );
   }
 }
 

@@ -78,6 +78,11 @@ export const AccessSchema = z.looseObject({
   /** Seconds before an unanswered permission prompt expires. */
   permissionTimeoutSeconds: z.number().int().min(1).max(86_400).optional(),
   /**
+   * An opted-in guild channel (a key of `groups`) where each Claude Code
+   * session gets a thread of its own, named after it.
+   */
+  sessionsChannel: z.string().regex(/^\d{1,25}$/, "must be a channel ID (digits)").optional(),
+  /**
    * Most messages one reply takes; past that the reply sends the first part
    * and attaches the rest as a `.md` file (default 8).
    */

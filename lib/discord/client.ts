@@ -19,6 +19,7 @@ import { describeError } from "../log.ts";
 import type { InboundMessage } from "../notification.ts";
 import type {
   ButtonClick,
+  CommandRun,
   DiscordPort,
   DiscordState,
   HistoryMessage,
@@ -49,6 +50,8 @@ import { OwnMessages } from "../native/events.ts";
 export interface DiscordHandlers {
   onMessage(msg: InboundMessage): void;
   onButton(click: ButtonClick): Promise<InteractionAnswer>;
+  /** A slash command registered by the bridge was run (answered ephemerally). */
+  onCommand?(run: CommandRun): Promise<InteractionAnswer>;
   onState(state: DiscordState): void;
   /**
    * A new gateway session started (a READY, not a resume): events sent
@@ -81,6 +84,12 @@ export interface DiscordConnection extends DiscordPort {
    * for catch-up. Empty for chats that are neither DMs nor guild text.
    */
   fetchRecentInbound(chatId: string, limit: number): Promise<InboundMessage[]>;
+  /** Starts a public thread (no starter message) in a guild text channel (sessions' threads). */
+  createThread(parentId: string, name: string): Promise<{ id: string }>;
+  /** Archives or unarchives a thread. */
+  setThreadArchived(threadId: string, archived: boolean): Promise<void>;
+  /** Replaces the bot's global application (slash) commands. */
+  registerCommands(commands: unknown[]): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -277,6 +286,29 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
     // messageCreate: discord.js drops a DM whose channel it has not cached
     // when the payload lacks `channel_type`, and builds objects we do not need.
     c.on("interactionCreate", (interaction: Interaction) => {
+      if (current() && interaction.isChatInputCommand() && handlers.onCommand) {
+        const options: Record<string, string> = {};
+        for (const o of interaction.options.data) {
+          if (typeof o.value === "string") options[o.name] = o.value;
+        }
+        handlers.onCommand({
+          name: interaction.commandName,
+          options,
+          userId: interaction.user.id,
+          userName: interaction.user.username,
+          channelId: interaction.channelId,
+        }).then(async (answer) => {
+          await interaction.reply({
+            content: answer.kind === "ephemeral" ? answer.content : answer.body.content,
+            components:
+              ((answer.kind === "ephemeral" ? answer.components : answer.body.components) ??
+                []) as never,
+            flags: MessageFlags.Ephemeral,
+            allowedMentions: { parse: [] },
+          });
+        }).catch((err) => opts.log(`could not answer a command: ${describeError(err)}`));
+        return;
+      }
       if (!current() || !interaction.isButton()) return;
       const click: ButtonClick = {
         customId: interaction.customId,
@@ -295,7 +327,11 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
               allowedMentions: { parse: [] },
             });
           } else {
-            await interaction.reply({ content: answer.content, flags: MessageFlags.Ephemeral });
+            await interaction.reply({
+              content: answer.content,
+              components: (answer.components ?? []) as never,
+              flags: MessageFlags.Ephemeral,
+            });
           }
         } catch (err) {
           opts.log(`could not answer a button click: ${describeError(err)}`);
@@ -683,6 +719,23 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       // The same filter as live messages: catch-up must not let through
       // what the gateway path drops.
       return raw.filter(isPersonMessage).map((m) => rawToInbound(chatId, m, f));
+    },
+    async createThread(parentId, name) {
+      const raw = await rest<{ id: string }>((c) =>
+        c.rest.post(`/channels/${parentId}/threads`, {
+          body: { name, type: 11, auto_archive_duration: 10080 },
+        })
+      );
+      remember(raw.id, { kind: "guild", channelId: raw.id, parentId });
+      return { id: raw.id };
+    },
+    async registerCommands(commands) {
+      const appId = client.application?.id ??
+        (await rest<{ id: string }>((c) => c.rest.get("/applications/@me"))).id;
+      await rest((c) => c.rest.put(`/applications/${appId}/commands`, { body: commands }));
+    },
+    async setThreadArchived(threadId, archived) {
+      await rest((c) => c.rest.patch(`/channels/${threadId}`, { body: { archived } }));
     },
     async removeReaction(chatId, messageId, emoji) {
       await rest((c) =>

@@ -66,7 +66,17 @@ export type InteractionAnswer =
      */
     patchIfRefused?: boolean;
   }
-  | { kind: "ephemeral"; content: string };
+  | { kind: "ephemeral"; content: string; components?: unknown[] };
+
+/** A slash command run by a user, reduced to plain data. */
+export interface CommandRun {
+  name: string;
+  /** String options by name. */
+  options: Record<string, string>;
+  userId: string;
+  userName: string;
+  channelId: string;
+}
 
 /** Connection state, as tools and logs report it. */
 export type DiscordState =

@@ -21,7 +21,9 @@
  *   `deno task` (which forwards it to the bridge: a clean shutdown), and
  *   SIGKILLs `deno task` and its children if they are still there 1.2 s later;
  * - exits as soon as `deno task` has ended (the normal end of a session), or
- *   its pid was reused (its start time changed), never signalling a stranger.
+ *   its pid was reused (its start time changed), never signalling a stranger:
+ *   the start time is checked again before every signal, also during the
+ *   grace between SIGTERM and SIGKILL.
  *
  * It also prints Claude Code's argv as a JSON array, which the task passes to
  * the bridge as `DISCORD_CLAUDE_ARGV` (empty when it cannot be known; very
@@ -29,11 +31,14 @@
  * session was started with a channel flag.
  *
  * Without `/proc` (macOS) the loop degrades to `kill -0` on Claude Code's pid,
- * learnt once with `ps` (a reused pid could keep it waiting), and the argv is
- * not reported. On Windows no watch is started.
+ * learnt once with `ps` (a reused pid could keep it waiting), the task's
+ * identity is its `ps -o lstart=` start time (checked before every signal),
+ * and the argv is not reported. On Windows no watch is started.
  *
  * @module
  */
+
+import { log } from "../log.ts";
 
 /**
  * The watcher, as one POSIX `sh` script. `$1` is the pid of `deno task`
@@ -48,19 +53,24 @@ T=$1
 R=\${2:-/proc}
 # Poll interval, and the grace between SIGTERM and SIGKILL (N waits of G s);
 # a sleep without fractions (some minimal systems) gets whole seconds.
-I=0.5 G=0.2 N=6
+I=0.5 G=0.2 N=6 PS=
 sleep 0.01 2>/dev/null || { I=1 G=1 N=1; }
-# Signals the task (deno task forwards SIGTERM to the bridge); then, if need
-# be, SIGKILLs it and its children.
+# Whether T is still our deno task: alive, not a zombie, and not a new
+# process that reused its pid (another start time), so no signal ever
+# reaches a stranger, also during the grace below.
 running() {
-  if read -r s < "$R/$T/stat" 2>/dev/null; then
+  if [ -z "$PS" ]; then
+    read -r s < "$R/$T/stat" 2>/dev/null || return 1
     set -- \${s##*') '}
-    [ "$1" != Z ]
+    [ "$1" != Z ] && [ "\${20}" = "$START" ]
   else
-    kill -0 "$T" 2>/dev/null
+    [ "$(ps -o lstart= -p "$T" 2>/dev/null)" = "$START" ]
   fi
 }
+# Signals the task (deno task forwards SIGTERM to the bridge); then, if need
+# be, SIGKILLs it and its children.
 stop() {
+  running || exit 0
   kill -TERM "$T" 2>/dev/null
   while [ "$N" -gt 0 ]; do
     sleep "$G"
@@ -90,18 +100,24 @@ if read -r s < "$R/$T/stat" 2>/dev/null; then
   cat "$R/$P/cmdline" 2>/dev/null
   exec >/dev/null 2>&1 </dev/null
   [ "$P" -gt 1 ] || exit 0
-  while sleep "$I"; do
+  # A sleep that failed once (killed, or no fork under memory pressure) is
+  # retried: one lost sleep must not end the watch silently.
+  while sleep "$I" || sleep "$I"; do
     read -r s < "$R/$T/stat" 2>/dev/null || exit 0
     set -- \${s##*') '}
     [ "\${20}" = "$START" ] || exit 0
     [ "$2" = "$P" ] || stop
   done
 else
+  PS=1
   P=$(ps -o ppid= -p "$T" 2>/dev/null | tr -d ' ')
+  START=$(ps -o lstart= -p "$T" 2>/dev/null)
   printf '%s\\n' "$P"
   exec >/dev/null 2>&1 </dev/null
-  [ -n "$P" ] && [ "$P" -gt 1 ] || exit 0
-  while sleep "$I"; do
+  [ -n "$P" ] && [ "$P" -gt 1 ] && [ -n "$START" ] || exit 0
+  # A sleep that failed once (killed, or no fork under memory pressure) is
+  # retried: one lost sleep must not end the watch silently.
+  while sleep "$I" || sleep "$I"; do
     kill -0 "$T" 2>/dev/null || exit 0
     kill -0 "$P" 2>/dev/null || stop
   done
@@ -170,11 +186,11 @@ export function claudeArgvFromEnv(value: string | undefined): string[] | undefin
 /**
  * Starts the detached watcher for the `deno task` process `taskPid` and
  * returns what it reported. Never throws: without a watcher the bridge still
- * ends on stdin EOF and on signals, as before.
+ * ends on stdin EOF and on signals, as before (a failure to start is logged).
  */
 export async function startOrphanWatch(
   taskPid: number,
-  opts: { procRoot?: string } = {},
+  opts: { procRoot?: string; log?: (line: string) => void } = {},
 ): Promise<LauncherInfo> {
   if (Deno.build.os === "windows" || taskPid <= 1) return {};
   try {
@@ -193,14 +209,20 @@ export async function startOrphanWatch(
     child.unref();
     const out = await new Response(child.stdout).text();
     return parseWatchOutput(out);
-  } catch {
+  } catch (err) {
+    // Said once, on stderr: without the watch an orphan is possible again.
+    opts.log?.(
+      `orphan watch not started (${
+        err instanceof Error ? err.message : String(err)
+      }): if Claude Code is killed while another process holds the bridge's stdin, the bridge may outlive it`,
+    );
     return {};
   }
 }
 
 if (import.meta.main) {
   // Our parent is the `deno task` process (its task shell runs us in `$(…)`).
-  const info = await startOrphanWatch(Deno.ppid);
+  const info = await startOrphanWatch(Deno.ppid, { log });
   const value = info.claudeArgv && encodeClaudeArgv(info.claudeArgv);
   if (value) console.log(value);
 }

@@ -44,6 +44,17 @@ export const BRIDGE_ENV: readonly string[] = [
   "DISCORD_CLAUDE_ARGV",
   "HOME",
   "USERPROFILE",
+  // Read only to tell whether Claude Code will drop our messages (lib/diagnose/delivery.ts).
+  "DISABLE_TELEMETRY",
+  "DO_NOT_TRACK",
+  "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC",
+  "DISABLE_GROWTHBOOK",
+  "CLAUDE_CODE_DISABLE_FEATURE_FLAGS",
+  "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF",
+  "CLAUDE_PLUGIN_ROOT",
+  // The session's name and identity across `claude --resume` (several sessions, one bot).
+  "CLAUDE_PROJECT_DIR",
+  "CLAUDE_CODE_SESSION_ID",
 ];
 
 /** The variables this launcher step reads (its own `--allow-env` list). Not the token. */
@@ -101,6 +112,26 @@ export function netAllowList(
     else warn(`DISCORD_EXTRA_HOSTS entry ${JSON.stringify(entry)} is not host[:port]; ignored`);
   }
   return [...new Set(hosts)];
+}
+
+/** The session socket's file name (`lib/link/socket.ts`'s SOCKET_NAME; this step loads no npm). */
+export const SESSION_SOCKET_NAME = "sessions.sock";
+
+/**
+ * The `--allow-net` entries for the session socket (`unix:<stateDir>/sessions.sock`,
+ * and through the state directory's real path when it differs): Deno checks
+ * a Unix socket against `--allow-net`. Empty when no state directory can be
+ * named or its path cannot be written in the flag (a comma).
+ */
+export function socketAllowList(
+  stateDir: string | undefined,
+  realPath: (p: string) => string | undefined,
+): string[] {
+  if (!stateDir || stateDir.includes(",")) return [];
+  const dirs = new Set([stateDir.replace(/\/+$/, "")]);
+  const real = realPath(stateDir);
+  if (real && !real.includes(",")) dirs.add(real.replace(/\/+$/, ""));
+  return [...dirs].map((d) => `unix:${d}/${SESSION_SOCKET_NAME}`);
 }
 
 /** Used when no usable state directory can be named: nothing may be written then. */
@@ -201,8 +232,18 @@ if (import.meta.main) {
   const warn = (line: string) => console.error(`discord channel (launcher): ${line}`);
   const stateDir = stateDirOf(env);
   let list: string[];
+  const realPath = (p: string) => {
+    try {
+      return Deno.realPathSync(p);
+    } catch {
+      return undefined; // not created yet: the bridge creates it (0700)
+    }
+  };
   if (Deno.args[0] === "net") {
-    list = netAllowList(env, readDotEnv(stateDir), warn);
+    list = [
+      ...netAllowList(env, readDotEnv(stateDir), warn),
+      ...socketAllowList(stateDir, realPath),
+    ];
   } else if (Deno.args[0] === "write") {
     list = writeAllowList(stateDir, (p) => {
       try {

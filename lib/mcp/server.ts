@@ -18,6 +18,7 @@ import { INSTRUCTIONS } from "../instructions.ts";
 import { type PermissionRequest, PermissionRequestSchema } from "../permission/prompt.ts";
 import { describeError } from "../log.ts";
 import type { ChannelEvent } from "../notification.ts";
+import { createReplyHints } from "../reply_hint.ts";
 import { type Tool, type ToolContext, ToolError } from "../tools/tool.ts";
 
 /** The server's name and version as shown in Claude Code's /mcp. */
@@ -87,6 +88,8 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
   });
 
   const byName = new Map(opts.tools.map((t) => [t.name, t]));
+  // Some events remind Claude that only `reply` reaches the user (see reply_hint.ts).
+  const hints = createReplyHints();
   // Rendered on the first tools/list, not before the initialize answer.
   let listed: { name: string; description: string; inputSchema: object }[] | undefined;
   const listTools = () =>
@@ -116,6 +119,7 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
       }
       try {
         const text = await tool.run(opts.context, parsed.data);
+        if (name === "reply") hints.replied();
         return { content: [{ type: "text" as const, text }] };
       } catch (err) {
         if (!(err instanceof ToolError)) opts.log(`tool ${name} failed: ${describeError(err)}`);
@@ -139,7 +143,10 @@ export function createMcpServer(opts: McpServerOptions): McpBridge {
   return {
     server,
     sendEvent: (event) =>
-      server.notification({ method: "notifications/claude/channel", params: { ...event } }),
+      server.notification({
+        method: "notifications/claude/channel",
+        params: { ...hints.annotate(event) },
+      }),
     sendVerdict: (request_id, behavior) =>
       server.notification({
         method: "notifications/claude/channel/permission",

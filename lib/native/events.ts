@@ -18,7 +18,7 @@ import type { ReactionFacts } from "../discord/raw.ts";
 import { decideInbound, type InboundFacts } from "../gate.ts";
 import type { ChannelEvent, InboundMessage } from "../notification.ts";
 import { toChannelEvent } from "../notification.ts";
-import { cleanMetaValue, cutUnits, shapeMeta } from "../text/sanitize.ts";
+import { cleanMetaValue, cutUnits, neutralizeContent, shapeMeta } from "../text/sanitize.ts";
 import { withholdQuote } from "../tools/author_gate.ts";
 import type { Tool } from "../tools/tool.ts";
 
@@ -93,9 +93,11 @@ export function reactionEvent(
   const name = cleanMetaValue(opts.userName ?? r.userName ?? "", 64) || `user ${r.userId}`;
   const excerpt = opts.excerpt ? cleanMetaValue(opts.excerpt, 80) : "";
   const emoji = cleanMetaValue(r.emoji, 40, "?");
-  const content = `${name} reacted ${emoji} to your message ${r.messageId}${
-    excerpt ? ` ("${excerpt}")` : ""
-  }`;
+  // The excerpt is the bot's own text, which may echo what a stranger wrote:
+  // neutralised like any content, so it cannot close the channel block.
+  const content = neutralizeContent(
+    `${name} reacted ${emoji} to your message ${r.messageId}${excerpt ? ` ("${excerpt}")` : ""}`,
+  );
   const meta = shapeMeta({
     chat_id: r.chatId,
     message_id: r.messageId,
@@ -143,6 +145,16 @@ export class DeliveredLog {
     this.#seen.delete(id);
     this.#seen.set(id, { at: now, content });
     if (this.#seen.size > TRACK_LIMIT) this.#seen.delete(this.#seen.keys().next().value!);
+  }
+
+  /**
+   * Notes the new text of an edited message, keeping the time it was first
+   * delivered: the edit window runs from the delivery, so a chain of edits a
+   * few minutes apart cannot keep an old message live forever.
+   */
+  edited(id: string, content: string): void {
+    const seen = this.#seen.get(id);
+    if (seen) seen.content = content;
   }
 
   /**
@@ -233,7 +245,7 @@ export class NativeEvents {
     const now = this.#now();
     if (!this.#delivered.isEdit(msg.id, ev.content, now)) return;
     if (!this.#editRate.allow(msg.authorId, now)) return this.#dropped("edit");
-    this.#delivered.note(msg.id, ev.content, now);
+    this.#delivered.edited(msg.id, ev.content);
     await this.#deps.sendEvent(ev);
   }
 

@@ -341,3 +341,26 @@ export function isPermissionPromptMessage(
   if (m.hasComponents) return true;
   return PROMPT_TITLE_RE.test(m.content) && PROMPT_REQUEST_RE.test(m.content);
 }
+
+/**
+ * A line that starts, after blanks, invisible characters, list or quote
+ * markers and Markdown emphasis, with 🔐: the mark every rendering of a
+ * prompt opens with.
+ */
+const PROMPT_LOOKALIKE_RE = /^[\s\u200b-\u200f\u2060\ufeff>#*_~|`\\\-+.)\d]*🔐/m;
+
+/** Why a tool refuses text that reads as a permission prompt (reply, edit_message). */
+export const COUNTERFEIT_REFUSAL =
+  "the text has a line starting with 🔐, which marks the bridge's permission prompts; " +
+  "messages must not look like one (use another emoji); nothing was sent";
+
+/**
+ * True when text Claude wants to post (a reply, an edit) would read as a
+ * permission prompt: one of its lines starts with 🔐. Tools refuse such text,
+ * so a hijacked session can neither post a counterfeit prompt ("✅ Allowed by
+ * alice … Request `abcde`", or an open-looking one asking for `yes abcde`
+ * under a harmless description) nor turn one of its messages into one.
+ */
+export function imitatesPermissionPrompt(text: string): boolean {
+  return PROMPT_LOOKALIKE_RE.test(text) || isPermissionPromptMessage({ content: text });
+}

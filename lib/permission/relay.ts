@@ -58,6 +58,8 @@ export interface RelayDeps {
   sendVerdict(requestId: string, behavior: "allow" | "deny"): Promise<void>;
   /** The guild channel or thread the conversation last came from (for `channel` mode). */
   lastGuildChat(): string | undefined;
+  /** Chats that get a copy whatever the mode: the asking session's own thread, if any. */
+  sessionChats?(req: PermissionRequest): string[];
   log(line: string): void;
   now?: () => number;
   /**
@@ -184,6 +186,11 @@ export class PermissionRelay {
     } else if (mode === "channel") {
       this.#deps.log('permissionPrompts is "channel" but no guild conversation yet; using DMs');
     }
+    for (const chatId of this.#deps.sessionChats?.(req) ?? []) {
+      if (posted.has(chatId)) continue;
+      posted.add(chatId);
+      jobs.push(post(chatId).catch((err) => this.#couldNotPost(chatId, err)));
+    }
     if (mode !== "channel" || !channel) {
       // Each approver on their own: one who cannot be reached (DMs closed,
       // account gone) must neither block nor delay the others.
@@ -244,7 +251,14 @@ export class PermissionRelay {
         void this.#syncCopy(prompt, copy);
       }
     }
-    if (!prompt || prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
+    if (!prompt) {
+      // Not this process's (posted before a restart, and the ledger did not
+      // close it): the answer says expired, and the copy must not keep
+      // offering buttons either. Its text stays; only the buttons go.
+      void this.#dropButtons(click);
+      return ephemeral(EXPIRED_ANSWER);
+    }
+    if (prompt.status.kind === "expired") return ephemeral(EXPIRED_ANSWER);
     if (prompt.status.kind === "decided") {
       const word = prompt.status.behavior === "allow" ? "allowed" : "denied";
       return ephemeral(`This request was already answered: ${word} by ${prompt.status.by}.`);
@@ -320,23 +334,45 @@ export class PermissionRelay {
     if (!ledger) return;
     const left = ledger.takeLeftovers().filter((e) => !this.#prompts.has(e.request_id));
     await Promise.all(left.map(async (entry) => {
-      const body = renderExpired({ ...entry, input_preview: "" });
+      const req = { ...entry, input_preview: "" };
+      const body = entry.closed?.kind === "decided"
+        ? renderOutcome(req, {
+          behavior: entry.closed.behavior,
+          decidedBy: entry.closed.by,
+          via: entry.closed.via,
+        })
+        : renderExpired(req);
       let closed = 0;
+      let failed = 0;
       await Promise.all(entry.copies.map(async (copy) => {
+        let current;
         try {
-          // Only a copy that still offers buttons: should the ledger have
-          // missed a decision (a crash right after it), its outcome stays.
-          const current = await discord.fetchMessage(copy.chatId, copy.messageId);
-          if (!current.hasComponents) return;
+          current = await discord.fetchMessage(copy.chatId, copy.messageId);
+        } catch (err) {
+          // Deleted, its channel gone, or no access: nothing left to close.
+          if (isGone(err)) return;
+          failed++;
+          this.#deps.log(`could not close a left-over prompt copy: ${describeError(err)}`);
+          return;
+        }
+        // Only a copy that still offers buttons: should the ledger have
+        // missed a decision (a crash right after it), its outcome stays.
+        if (!current.hasComponents) return;
+        try {
           await discord.editMessage(copy.chatId, copy.messageId, body);
           closed++;
         } catch (err) {
+          if (isGone(err)) return;
+          failed++;
           this.#deps.log(`could not close a left-over prompt copy: ${describeError(err)}`);
         }
       }));
-      ledger.forget(entry.request_id);
+      // A copy that could not be closed keeps the entry: the next login tries again.
+      if (failed === 0) ledger.forget(entry.request_id);
       this.#deps.log(
-        `closed permission prompt ${entry.request_id} left open by an earlier session (${closed} of ${entry.copies.length} copies)`,
+        `closed permission prompt ${entry.request_id} left open by an earlier session (${closed} of ${entry.copies.length} copies${
+          failed ? `; ${failed} failed, retried at the next login` : ""
+        })`,
       );
     }));
   }
@@ -373,12 +409,12 @@ export class PermissionRelay {
     // sees the decision and cannot produce a second verdict.
     prompt.status = { kind: "decided", behavior, by, via };
     clearTimeout(prompt.timer);
-    this.#deps.ledger?.forget(prompt.req.request_id);
+    prompt.answeredCopy = answeredCopy;
+    this.#updateLedger(prompt);
     this.#send(prompt.req.request_id, behavior);
     for (const copy of prompt.copies) {
       if (copy.messageId !== answeredCopy) void this.#syncCopy(prompt, copy);
     }
-    prompt.answeredCopy = answeredCopy;
     return renderOutcome(prompt.req, { behavior, decidedBy: by, via });
   }
 
@@ -391,7 +427,7 @@ export class PermissionRelay {
   async #expire(prompt: Prompt): Promise<void> {
     if (prompt.status.kind !== "open") return;
     prompt.status = { kind: "expired" };
-    this.#deps.ledger?.forget(prompt.req.request_id);
+    this.#updateLedger(prompt);
     await Promise.all(prompt.copies.map((copy) => this.#syncCopy(prompt, copy)));
   }
 
@@ -419,6 +455,7 @@ export class PermissionRelay {
     if (!discord) {
       copy.stale = true;
       this.#deps.log(`could not update a permission prompt copy: Discord is not connected`);
+      this.#updateLedger(prompt);
       return;
     }
     const body = status.kind === "decided"
@@ -435,6 +472,44 @@ export class PermissionRelay {
       copy.stale = true;
       this.#deps.log(`could not update a permission prompt copy: ${describeError(err)}`);
     }
+    this.#updateLedger(prompt);
+  }
+
+  /**
+   * Keeps the ledger in step with a closed prompt: listed, with how it ended,
+   * while any copy but the clicked one (answered through its interaction)
+   * has not been edited successfully; forgotten once all were. So a copy
+   * whose closing edit failed is fixed by the next bridge if this one ends first.
+   */
+  #updateLedger(prompt: Prompt): void {
+    const ledger = this.#deps.ledger;
+    const status = prompt.status;
+    if (!ledger || status.kind === "open") return;
+    const pending = prompt.copies.filter((c) =>
+      c.stale !== false && c.messageId !== prompt.answeredCopy
+    );
+    if (pending.length === 0) {
+      ledger.forget(prompt.req.request_id);
+      return;
+    }
+    ledger.record(
+      prompt.req,
+      pending,
+      status.kind === "decided"
+        ? { kind: "decided", behavior: status.behavior, by: status.by, via: status.via }
+        : { kind: "expired" },
+    );
+  }
+
+  /** Removes the buttons of a clicked copy this process knows nothing about; never rejects. */
+  async #dropButtons(click: ButtonClick): Promise<void> {
+    try {
+      await this.#deps.discord()?.editMessage(click.channelId, click.messageId, {
+        components: [],
+      });
+    } catch (err) {
+      this.#deps.log(`could not remove the buttons of an old prompt: ${describeError(err)}`);
+    }
   }
 
   #couldNotPost(chatId: string, err: unknown): void {
@@ -450,6 +525,15 @@ export class PermissionRelay {
       }
     }
   }
+}
+
+/**
+ * Discord refused for good (any 4xx but 429): the message or its channel is
+ * gone, or the bot lost access; trying again at the next login cannot help.
+ */
+function isGone(err: unknown): boolean {
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === "number" && status >= 400 && status < 500 && status !== 429;
 }
 
 function ephemeral(content: string): InteractionAnswer {

@@ -91,6 +91,8 @@ const MIN_LIMIT = 2;
  * fence and no code.
  */
 const MIN_FENCED_BODY = 16;
+/** Candidate cuts checked with {@link Splitter.cleanCut} per chunk before a plain cut. */
+const MAX_CUT_TRIES = 64;
 /** A language tag longer than this is not repeated on a reopened block. */
 const MAX_LANG = 32;
 
@@ -314,7 +316,13 @@ class Splitter {
     if (p === line.start) return true;
     if (line.kind !== "text") return false;
     const head = text.slice(Math.max(line.start, pos), p);
-    const tail = text.slice(p, line.end);
+    // The tail is judged as far as the next chunk can carry it (at most
+    // `limit`): that is what Discord will parse there, and it keeps each check
+    // bounded, where the whole rest of a 100 KB line made every candidate cut
+    // cost O(n). Cutting a line short can only add a fence reading (an
+    // opener loses a later backtick, a closer its later text), never remove
+    // one, so this is at least as careful.
+    const tail = text.slice(p, Math.min(line.end, p + this.limit));
     return step(head, line.before) === line.before && step(tail, line.before) === line.before;
   }
 
@@ -329,7 +337,12 @@ class Splitter {
       const token = this.tokenStartAround(pos, half, w);
       if (token !== -1) return token;
     }
-    for (let p = w; p > pos; p--) if (this.cleanCut(pos, p)) return p;
+    // A clean cut, if any, is almost always among the last few positions; a
+    // chunk that starts on a fence-like run (hostile or odd text) has none,
+    // and trying every position then costs O(limit²) per chunk.
+    for (let p = w, tries = 0; p > pos && tries < MAX_CUT_TRIES; p--, tries++) {
+      if (this.cleanCut(pos, p)) return p;
+    }
     for (let p = w; p > pos; p--) if (!this.splitsPair(p)) return p;
     return Math.min(w + 1, this.n);
   }
@@ -343,6 +356,7 @@ class Splitter {
     let lineOut = -1;
     let lineIn = -1;
     let space = -1;
+    let spaceTries = 0;
     for (let p = w; p >= half; p--) {
       const prev = text.charCodeAt(p - 1);
       if (prev === 10) {
@@ -357,7 +371,10 @@ class Splitter {
           // closing one would leave an empty code block behind.
           lineIn = p;
         }
-      } else if (space === -1 && (prev === 32 || prev === 9) && this.cleanCut(pos, p)) {
+      } else if (
+        space === -1 && (prev === 32 || prev === 9) && spaceTries++ < MAX_CUT_TRIES &&
+        this.cleanCut(pos, p)
+      ) {
         space = p;
       }
     }

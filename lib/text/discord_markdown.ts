@@ -29,7 +29,12 @@ export interface ShapedText {
 /** What replaces a horizontal rule: a visible divider line. */
 export const DIVIDER = "──────────";
 
-const FENCE_OPEN_RE = /^ {0,3}(`{3,}|~{3,})(.*)$/;
+/**
+ * A fence line at any indentation: CommonMark stops at three spaces, but a
+ * code block nested in a list is often indented further, and Discord renders
+ * it as code all the same, so its lines must not be rewritten.
+ */
+const FENCE_OPEN_RE = /^[ \t]*(`{3,}|~{3,})(.*)$/;
 const ATX_RE = /^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$/;
 const HR_RE = /^ {0,3}([-*_])(?:[ \t]*\1){2,}[ \t]*$/;
 const SETEXT_RE = /^ {0,3}(=+|-+)[ \t]*$/;
@@ -58,7 +63,7 @@ export function shapeForDiscord(text: string): ShapedText {
       const marker = open[1];
       let j = i + 1;
       const closer = new RegExp(
-        `^ {0,3}${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*\\r?$`,
+        `^[ \\t]*${marker[0] === "`" ? "`" : "~"}{${marker.length},}[ \\t]*\\r?$`,
       );
       while (j < lines.length && !closer.test(lines[j])) j++;
       push(lines.slice(i, Math.min(j, lines.length - 1) + 1).join("\n"), true);
@@ -196,25 +201,55 @@ const TAG_ALIASES: Record<string, string> = {
 const DROPPED_TAGS =
   "p|div|span|sub|sup|mark|small|big|center|font|details|summary|section|article|header|footer|nav|abbr|cite|q|dl|dt|dd|ul|ol|li|table|thead|tbody|tr|td|th|picture|source|figure|figcaption|var|samp|tt|blockquote|h[1-6]";
 
+/**
+ * Removes `<!-- … -->` comments in one linear pass (a lazy regex rescans the
+ * rest of the line from every unclosed `<!--`, quadratic on hostile input).
+ * Like HTML, a comment ends at the first `-->`.
+ */
+function stripComments(text: string): string {
+  let out = "";
+  let from = 0;
+  for (;;) {
+    const open = text.indexOf("<!--", from);
+    if (open === -1) break;
+    const close = text.indexOf("-->", open + 4);
+    if (close === -1) break;
+    out += text.slice(from, open);
+    from = close + 3;
+  }
+  return out + text.slice(from);
+}
+
 function inlineText(text: string, refs: Map<string, string>): string {
   let s = text;
   // HTML comments on one line.
-  s = s.replace(/<!--[\s\S]*?-->/g, "");
+  s = stripComments(s);
   // Images: Discord does not show inline images; a masked link does open them.
+  // Every pattern below stays linear on hostile input (a 100 KB line of
+  // `![`, `<img src=http://…` or `[` must not stall the event loop): bracket
+  // texts stop at the next bracket, URLs are bounded, and tags are matched
+  // whole first (`[^<>]*` stops at the next `<`) with attributes read inside.
   s = s.replace(
-    /!\[([^\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]+)>?(?:\s+"[^"]*")?\s*\)/g,
+    /!\[([^[\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]{1,2048})>?(?:\s+"[^"]*")?\s*\)/g,
     (_m, alt: string, url: string) => `[${alt.trim() || "image"}](${url})`,
   );
+  s = s.replace(/<img\b[^<>]*>/gi, (m) => {
+    const url = /\bsrc\s*=\s*["']?(https?:\/\/[^"'\s>]+)/i.exec(m)?.[1];
+    if (!url) return m;
+    return `[${/\balt\s*=\s*["']([^"']*)["']/i.exec(m)?.[1] || "image"}](${url})`;
+  });
+  // HTML links: the label stops at the next `<a` or `</a`.
   s = s.replace(
-    /<img\b[^<>]*?\bsrc\s*=\s*["']?(https?:\/\/[^"'\s>]+)["']?[^<>]*>/gi,
-    (m, url: string) => `[${/\balt\s*=\s*["']([^"']*)["']/i.exec(m)?.[1] || "image"}](${url})`,
+    /<a\b([^<>]*)>((?:(?!<\/?a\b)[\s\S])*)<\/a\s*>/gi,
+    (m, attrs: string, label: string) => {
+      const url = /\bhref\s*=\s*["'](https?:\/\/[^"'\s]+)["']/i.exec(attrs)?.[1];
+      return url ? `[${label.trim() || url}](${url})` : m;
+    },
   );
-  // HTML links.
   s = s.replace(
-    /<a\b[^<>]*?\bhref\s*=\s*["'](https?:\/\/[^"'\s]+)["'][^<>]*>([\s\S]*?)<\/a\s*>/gi,
-    (_m, url: string, label: string) => `[${label.trim() || url}](${url})`,
+    /<summary>((?:(?!<\/?summary>)[\s\S])*)<\/summary>/gi,
+    (_m, t: string) => `**${t.trim()}** `,
   );
-  s = s.replace(/<summary>([\s\S]*?)<\/summary>/gi, (_m, t: string) => `**${t.trim()}** `);
   s = s.replace(/<br\s*\/?>/gi, "\n");
   s = s.replace(/<hr\s*\/?>/gi, DIVIDER);
   s = s.replace(/<\/?([a-z]+)>/gi, (m, tag: string) => TAG_ALIASES[tag.toLowerCase()] ?? m);
@@ -227,7 +262,7 @@ function inlineText(text: string, refs: Map<string, string>): string {
   );
   // Reference-style links become masked links.
   if (refs.size > 0) {
-    s = s.replace(/\[([^\]\n]+)\]\[([^\]\n]*)\]/g, (m, label: string, id: string) => {
+    s = s.replace(/\[([^[\]\n]+)\]\[([^[\]\n]*)\]/g, (m, label: string, id: string) => {
       const url = refs.get((id || label).toLowerCase());
       return url ? `[${label}](${url})` : m;
     });

@@ -27,15 +27,30 @@ function cut(text: string, max: number): string {
   return text.length <= max ? text : cutUnits(text, max - 1).trimEnd() + "…";
 }
 
-/** Prefixes every line with `> ` (a Markdown quote). */
+/**
+ * Prefixes every line with `> ` (a Markdown quote). Every line break a reader
+ * (or a model) may see counts, lone `\r`, NEL and U+2028/U+2029 included, so
+ * quoted text cannot end the quote and pose as the sender's own line.
+ */
 function quoteLines(text: string): string {
-  return text.split(/\r?\n/).map((l) => (l ? `> ${l}` : ">")).join("\n");
+  return text.split(/\r\n|[\n\r\u0085\u2028\u2029]/).map((l) => (l ? `> ${l}` : ">")).join(
+    "\n",
+  );
 }
 
-/** One embed as `[embed] Title (url)` and quoted description and fields. */
+/**
+ * One embed as `[embed] Title (url)` and quoted description and fields. The
+ * head is outside the quote, so its parts (chosen by whoever made the embed,
+ * a website for a link preview) are kept to one line.
+ */
 export function renderEmbed(e: EmbedPart): string {
-  const head = ["[embed]", e.author ? `${e.author}:` : "", e.title ?? "", e.url ? `(${e.url})` : ""]
-    .filter(Boolean).join(" ");
+  const line = (t: string | undefined) => cleanMetaValue(t ?? "", 300);
+  const head = [
+    "[embed]",
+    line(e.author) ? `${line(e.author)}:` : "",
+    line(e.title),
+    line(e.url) ? `(${line(e.url)})` : "",
+  ].filter(Boolean).join(" ");
   const body: string[] = [];
   if (e.description) body.push(cut(e.description, MAX_DESCRIPTION));
   for (const f of e.fields.slice(0, MAX_FIELDS)) {

@@ -62,11 +62,11 @@ export function planOutbound(text: string, opts: OutboundOptions): OutboundPlan 
     mode: opts.mode,
     atomic: shaped.atomic,
   });
-  const chunks: { content: string; offset: number }[] = [];
+  const chunks: { content: string; offset: number; prefix: string }[] = [];
   let offset = 0;
   for (const c of plan) {
     if (c.prefix !== "" || c.suffix !== "" || c.body.trim() !== "") {
-      chunks.push({ content: c.prefix + c.body + c.suffix, offset });
+      chunks.push({ content: c.prefix + c.body + c.suffix, offset, prefix: c.prefix });
     }
     offset += c.body.length;
   }
@@ -76,7 +76,11 @@ export function planOutbound(text: string, opts: OutboundOptions): OutboundPlan 
   let overflow: OutboundPlan["overflow"];
   if (chunks.length > max) {
     const keep = max - 1;
-    const rest = shaped.text.slice(chunks[keep].offset).replace(/^\s*\n/, "");
+    // A file that starts inside a code block reopens it (fence and language),
+    // as the next message would have, so the file's Markdown stays balanced.
+    // Blank lines are trimmed off the start only outside code.
+    const tail = shaped.text.slice(chunks[keep].offset);
+    const rest = chunks[keep].prefix ? chunks[keep].prefix + tail : tail.replace(/^\s*\n/, "");
     overflow = { name: OVERFLOW_FILE_NAME, text: rest };
     contents = [
       ...contents.slice(0, keep),

@@ -110,6 +110,7 @@ const segmenter = new Intl.Segmenter("en", { granularity: "grapheme" });
 const WIDE_RE =
   /[\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{1F000}-\u{1FAFF}\u{20000}-\u{3FFFD}]/u;
 const PICTOGRAPHIC_RE = /\p{Extended_Pictographic}/u;
+const PRINTABLE_ASCII_RE = /^[\x20-\x7e]*$/;
 const ZERO_WIDTH_RE = /^[\p{M}\p{Cf}\u200B-\u200F\uFE00-\uFE0F]+$/u;
 
 /**
@@ -118,6 +119,8 @@ const ZERO_WIDTH_RE = /^[\p{M}\p{Cf}\u200B-\u200F\uFE00-\uFE0F]+$/u;
  * format characters 0, everything else 1 (one per grapheme).
  */
 export function displayWidth(text: string): number {
+  // Printable ASCII is one column a character: no segmenting needed.
+  if (PRINTABLE_ASCII_RE.test(text)) return text.length;
   let w = 0;
   for (const { segment } of segmenter.segment(text)) {
     if (ZERO_WIDTH_RE.test(segment)) continue;
@@ -129,7 +132,11 @@ export function displayWidth(text: string): number {
   return w;
 }
 
-const LINK_RE = /\[([^\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+/**
+ * A masked link. The text stops at the next bracket and the URL is bounded,
+ * so a cell of 100 KB of `[` costs linear time, not quadratic.
+ */
+const LINK_RE = /\[([^[\]\n]*)\]\(\s*<?(https?:\/\/[^\s)>]{1,2048})>?(?:\s+"[^"]*")?\s*\)/g;
 const BARE_URL_RE = /https?:\/\/[^\s<>|]+/;
 
 /** A cell as plain text for a code block: emphasis markers, code ticks and `<br>` removed. */
@@ -138,7 +145,8 @@ export function plainCell(cell: string): string {
     .replace(/<br\s*\/?>/gi, " ")
     .replace(LINK_RE, "$1")
     .replace(/`+([^`]*)`+/g, "$1")
-    .replace(/(\*\*|__|~~)(?=\S)([\s\S]*?\S)\1/g, "$2")
+    // The span stops at the next marker, so unclosed markers stay linear.
+    .replace(/(\*\*|__|~~)(?=\S)((?:(?!\1)[\s\S])*?\S)\1/g, "$2")
     .replace(/(^|[^\w*])\*(?=\S)([^*]*?\S)\*(?!\w)/g, "$1$2")
     .replace(/\s+/g, " ")
     .trim();
@@ -160,14 +168,13 @@ export function tableWidth(table: Table): number {
   return widths.reduce((a, b) => a + b, 0) + 3 * Math.max(0, widths.length - 1);
 }
 
+// Loops, not `Math.max(...rows)`: spreading 150,000 rows overflows the stack.
 function columnWidths(table: Table): number[] {
-  return table.header.map((h, i) =>
-    Math.max(
-      1,
-      displayWidth(plainCell(h)),
-      ...table.rows.map((r) => displayWidth(plainCell(r[i] ?? ""))),
-    )
-  );
+  return table.header.map((h, i) => {
+    let width = Math.max(1, displayWidth(plainCell(h)));
+    for (const r of table.rows) width = Math.max(width, displayWidth(plainCell(r[i] ?? "")));
+    return width;
+  });
 }
 
 /** The table as a fenced code block with aligned columns and a dashed rule under the header. */
@@ -179,10 +186,10 @@ export function tableAsCode(table: Table): string {
   const rule = widths.map((w) => "-".repeat(w)).join("-|-");
   const lines = [line(table.header), rule, ...table.rows.map(line)];
   // A fence longer than any backtick run inside keeps the block closed.
-  const longest = Math.max(
-    0,
-    ...lines.map((l) => Math.max(0, ...(l.match(/`+/g) ?? []).map((r) => r.length))),
-  );
+  let longest = 0;
+  for (const l of lines) {
+    for (const run of l.match(/`+/g) ?? []) longest = Math.max(longest, run.length);
+  }
   const fence = "`".repeat(Math.max(3, longest + 1));
   return [fence, ...lines, fence].join("\n");
 }

@@ -6,7 +6,11 @@
  */
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
-import { isPermissionPromptMessage } from "../permission/prompt.ts";
+import {
+  COUNTERFEIT_REFUSAL,
+  imitatesPermissionPrompt,
+  isPermissionPromptMessage,
+} from "../permission/prompt.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { SnowflakeSchema } from "./reply.ts";
 import { botIdOf, defineTool, requireAllowedChat, ToolError } from "./tool.ts";
@@ -28,6 +32,7 @@ export const editMessageTool = defineTool({
     'Edit a message this bot sent earlier (e.g. turn "working…" into the result). At most 2,000 characters. Permission prompts can never be edited. Edits do not notify the user; send a new reply when a long task finishes.',
   input: EditMessageInput,
   async run(ctx, args) {
+    if (imitatesPermissionPrompt(args.text)) throw new ToolError(COUNTERFEIT_REFUSAL);
     const discord = await requireAllowedChat(ctx, args.chat_id);
     let original;
     try {

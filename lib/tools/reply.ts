@@ -6,6 +6,7 @@
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../access/schema.ts";
 import type { FileUpload, MessageBody } from "../discord/port.ts";
+import { COUNTERFEIT_REFUSAL, imitatesPermissionPrompt } from "../permission/prompt.ts";
 import { planOutbound } from "../text/outbound.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
 import { loadUploads, MAX_FILES } from "./files.ts";
@@ -51,7 +52,7 @@ export function planReply(
 export const replyTool = defineTool({
   name: "reply",
   description:
-    "Send a message to a Discord chat. Pass chat_id from the inbound message. Long text is split automatically. Optional reply_to quotes a message; optional files attaches local files (absolute paths).",
+    'Send a message to a Discord chat. The Discord user sees only what this tool sends, never your terminal output: every answer, question or result meant for them must go through reply. Pass chat_id from the inbound <channel source="discord" chat_id="…"> tag. Text is Markdown; long text is split automatically. Optional reply_to quotes an earlier message by its message_id; optional files attaches local files (absolute paths).',
   input: ReplyInput,
   async run(ctx, args) {
     const files = args.files ?? [];
@@ -70,6 +71,10 @@ export const replyTool = defineTool({
       maxMessages: access.maxReplyMessages,
     });
     const bodies = plan.bodies;
+    // No counterfeit permission prompts, however the text was split.
+    if ([args.text, ...bodies.map((b) => b.content ?? "")].some(imitatesPermissionPrompt)) {
+      throw new ToolError(COUNTERFEIT_REFUSAL);
+    }
     const sent: string[] = [];
     for (const [i, body] of bodies.entries()) {
       const files: FileUpload[] = i === 0 ? [...uploads] : [];

@@ -11,6 +11,22 @@ import type { Message, User, World } from "./state.ts";
 import { ApiError, Errors, formError, validateMessagePayload } from "./validate.ts";
 import type { FileInput } from "./messages.ts";
 
+/** A registered application command (global), as Discord returns it. */
+export interface ApplicationCommand {
+  id: string;
+  application_id: string;
+  version: string;
+  type: number;
+  name: string;
+  description: string;
+  options?: { type: number; name: string; description: string; required?: boolean }[];
+  default_member_permissions: string | null;
+  dm_permission: boolean;
+  contexts: number[] | null;
+  integration_types: number[];
+  nsfw: boolean;
+}
+
 /** How long Discord waits for the initial callback. */
 export const CALLBACK_WINDOW_MS = 3_000;
 /** How long the interaction token stays valid for follow-ups. */
@@ -38,6 +54,10 @@ export interface InteractionOutcome {
 
 /** An interaction as the emulator tracks it. */
 export interface InteractionRecord {
+  /** A component click or an application (slash) command. */
+  kind?: "component" | "command";
+  /** For commands: the command's name and options. */
+  command?: { name: string; options: { name: string; type: number; value: unknown }[] };
   id: string;
   token: string;
   customId: string;
@@ -85,7 +105,9 @@ export class Interactions {
     const world = this.world;
     const user = world.users.get(opts.userId);
     if (!user) throw new Error(`clickButton: unknown user ${opts.userId}`);
-    const message = world.findMessageAnywhere(opts.messageId);
+    // Buttons on ephemeral responses can be clicked too (by the user who saw them).
+    const message = world.findMessageAnywhere(opts.messageId) ??
+      this.#ephemeralMessage(opts.messageId, opts.userId);
     if (!message) throw new Error(`clickButton: unknown message ${opts.messageId}`);
     if (message.author.id !== world.bot.id) {
       throw new Error(`clickButton: message ${opts.messageId} was not sent by the bot`);
@@ -162,6 +184,114 @@ export class Interactions {
     return promise;
   }
 
+  /** An ephemeral response or follow-up shown to `userId`. */
+  #ephemeralMessage(messageId: string, userId: string): Message | undefined {
+    for (const r of this.records) {
+      if (r.userId !== userId) continue;
+      for (const m of [r.response, ...r.followUps]) {
+        if (m?.id === messageId && (m.flags & EPHEMERAL) !== 0) return m;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * A user runs a registered slash command (CHAT_INPUT, type 1) in a channel:
+   * INTERACTION_CREATE type 2 with the command's id, name and options, as
+   * Discord sends it. Resolves on the callback or after 3 s.
+   */
+  runCommand(
+    opts: {
+      userId: string;
+      channelId: string;
+      name: string;
+      options?: Record<string, string>;
+    },
+    commands: readonly ApplicationCommand[],
+  ): Promise<InteractionOutcome> {
+    const world = this.world;
+    const user = world.users.get(opts.userId);
+    if (!user) throw new Error(`runCommand: unknown user ${opts.userId}`);
+    const command = commands.find((c) => c.name === opts.name);
+    if (!command) throw new Error(`runCommand: no command "${opts.name}" is registered`);
+    const channel = world.channels.get(opts.channelId);
+    if (!channel) throw new Error(`runCommand: unknown channel ${opts.channelId}`);
+    const options = Object.entries(opts.options ?? {}).map(([name, value]) => {
+      const declared = command.options?.find((o) => o.name === name);
+      if (!declared) throw new Error(`runCommand: "${opts.name}" has no option ${name}`);
+      return { name, type: declared.type, value };
+    });
+    for (const o of command.options ?? []) {
+      if (o.required && !options.some((x) => x.name === o.name)) {
+        throw new Error(`runCommand: option ${o.name} is required`);
+      }
+    }
+    const id = world.ids.next();
+    const token = btoa(`interaction:${id}:${randomToken(64)}`).replace(/=+$/, "");
+    const record: InteractionRecord = {
+      kind: "command",
+      command: { name: command.name, options },
+      id,
+      token,
+      customId: "",
+      userId: user.id,
+      channelId: channel.id,
+      messageId: "",
+      createdAt: Date.now(),
+      followUps: [],
+      dispatchedAt: performance.now(),
+    };
+    this.records.push(record);
+    this.#byId.set(id, record);
+    const guildId = channel.guild_id;
+    const payload: Record<string, unknown> = {
+      app_permissions: guildId ? "1071698660929" : "1125899906842623",
+      application_id: this.applicationId,
+      attachment_size_limit: 10_485_760,
+      authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
+      channel: channelPartial(channel),
+      channel_id: channel.id,
+      context: guildId ? 0 : 1,
+      data: {
+        id: command.id,
+        name: command.name,
+        type: 1,
+        ...(options.length ? { options } : {}),
+      },
+      entitlement_sku_ids: [],
+      entitlements: [],
+      id,
+      locale: "en-US",
+      token,
+      type: 2,
+      version: 1,
+    };
+    if (guildId) {
+      payload.guild_id = guildId;
+      payload.guild = { id: guildId, locale: "en-US", features: [] };
+      payload.guild_locale = "en-US";
+      payload.member = { ...world.member(guildId, user.id, true), permissions: "1071698660929" };
+    } else {
+      payload.user = { ...user };
+    }
+    const promise = new Promise<InteractionOutcome>((resolve) => {
+      record.resolve = resolve;
+      record.timer = setTimeout(() => {
+        record.timer = undefined;
+        if (record.callback) return;
+        record.resolve = undefined;
+        resolve({
+          acknowledged: false,
+          ms: performance.now() - record.dispatchedAt,
+          interactionId: id,
+          ephemeral: false,
+        });
+      }, CALLBACK_WINDOW_MS);
+    });
+    this.gateway.dispatch("INTERACTION_CREATE", payload);
+    return promise;
+  }
+
   /** Handles POST /interactions/{id}/{token}/callback. Returns the response body (or null for 204). */
   callback(
     id: string,
@@ -187,7 +317,15 @@ export class Interactions {
     }
     const world = this.world;
     const channel = world.channels.get(record.channelId)!;
-    const target = world.findMessage(record.channelId, record.messageId);
+    const target = world.findMessage(record.channelId, record.messageId) ??
+      this.#ephemeralMessage(record.messageId, record.userId);
+    if (record.kind === "command" && (type === 6 || type === 7)) {
+      // Deferred/updated message only exist for component interactions.
+      throw new ApiError(400, {
+        message: "Interaction has already been acknowledged.",
+        code: 40060,
+      });
+    }
     let resource: Record<string, unknown> = { type };
     if (type === 4) {
       validateMessagePayload(data ?? {}, { edit: false, fileCount: files.length });
@@ -223,7 +361,10 @@ export class Interactions {
     record.resolve = undefined;
     void channel;
     if (!withResponse) return null;
-    const interaction: Record<string, unknown> = { id: record.id, type: 3 };
+    const interaction: Record<string, unknown> = {
+      id: record.id,
+      type: record.kind === "command" ? 2 : 3,
+    };
     if (record.response) {
       interaction.response_message_id = record.response.id;
       interaction.response_message_loading = type === 5;
@@ -359,11 +500,15 @@ function interactionMetadata(
   user: User,
   guildId?: string,
 ): Record<string, unknown> {
+  const owners = guildId ? { "0": guildId } : { "1": user.id };
+  if (record.kind === "command") {
+    return { id: record.id, type: 2, user: { ...user }, authorizing_integration_owners: owners };
+  }
   return {
     id: record.id,
     type: 3,
     user: { ...user },
-    authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
+    authorizing_integration_owners: owners,
     interacted_message_id: record.messageId,
   };
 }

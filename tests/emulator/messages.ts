@@ -93,6 +93,19 @@ export class Messages {
   /** Builds, stores and dispatches a message by `author` in `channel`. */
   create(channel: Channel, author: User, input: CreateInput): Message {
     const world = this.world;
+    // A message in an archived thread unarchives it, unless it is also locked.
+    const threadMeta = channel.thread_metadata as Record<string, unknown> | undefined;
+    if (threadMeta?.archived) {
+      if (threadMeta.locked) {
+        throw new ApiError(400, {
+          message: "Operation was attempted on an archived thread",
+          code: 50083,
+        });
+      }
+      threadMeta.archived = false;
+      threadMeta.archive_timestamp = new Date().toISOString();
+      this.gateway.dispatch("THREAD_UPDATE", channel, { intent: Intents.Guilds });
+    }
     const id = world.ids.next();
     const guildId = channel.guild_id;
     let reference: Message["message_reference"];

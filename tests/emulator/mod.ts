@@ -15,6 +15,7 @@
  */
 import { Gateway, type GatewayStats, Intents, type SessionStartLimit } from "./gateway.ts";
 import {
+  type ApplicationCommand,
   type InteractionOutcome,
   type InteractionRecord,
   Interactions,
@@ -137,7 +138,13 @@ export interface DiscordEmulator {
   unfurl(channelId: string, messageId: string, embed: Record<string, unknown>): void;
   /** Adds a reaction as a user (dispatches MESSAGE_REACTION_ADD). */
   react(opts: { userId: string; channelId: string; messageId: string; emoji: string }): void;
-  /** Clicks a button on a bot message as a user. */
+  /** The application's registered global commands (PUT /applications/{app}/commands). */
+  readonly commands: readonly ApplicationCommand[];
+  /** Runs a registered slash command as a user in a channel (INTERACTION_CREATE type 2). */
+  runCommand(
+    opts: { userId: string; channelId: string; name: string; options?: Record<string, string> },
+  ): Promise<InteractionOutcome>;
+  /** Clicks a button on a bot message (or on an ephemeral response the user saw) as a user. */
   clickButton(
     opts: { userId: string; messageId: string; customId: string; lateByMs?: number },
   ): Promise<InteractionOutcome>;
@@ -215,6 +222,7 @@ class Emulator implements DiscordEmulator {
   readonly #interactions: Interactions;
   readonly #rest: RestApi;
   readonly #faults: Fault[] = [];
+  readonly #commands: ApplicationCommand[] = [];
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #front: TcpFront;
   #closed = false;
@@ -262,6 +270,7 @@ class Emulator implements DiscordEmulator {
       gatewayUrl: () => this.gatewayUrl,
       requests: this.requests,
       faults: this.#faults,
+      commands: this.#commands,
       spec: opts.spec,
     });
   }
@@ -508,6 +517,16 @@ class Emulator implements DiscordEmulator {
     const emoji = parseEmoji(opts.emoji);
     if (!emoji) throw new Error(`not an emoji: ${opts.emoji}`);
     this.#messages.addReaction(channel, message, opts.userId, emoji);
+  }
+
+  get commands(): readonly ApplicationCommand[] {
+    return structuredClone(this.#commands);
+  }
+
+  runCommand(
+    opts: { userId: string; channelId: string; name: string; options?: Record<string, string> },
+  ): Promise<InteractionOutcome> {
+    return this.#interactions.runCommand(opts, this.#commands);
   }
 
   clickButton(

@@ -5,14 +5,16 @@
  * @module
  */
 import type { Gateway } from "./gateway.ts";
-import type { Interactions } from "./interactions.ts";
+import type { ApplicationCommand, Interactions } from "./interactions.ts";
 import type { FileInput, Messages } from "./messages.ts";
 import { matchOperation, validateRequest } from "./openapi.ts";
 import { rateLimitedBody, type RateLimiter } from "./ratelimit.ts";
 import type { Channel, Message, World } from "./state.ts";
+import { Intents } from "./gateway.ts";
 import {
   ApiError,
   Errors,
+  FormErrors,
   MAX_ATTACHMENTS,
   MAX_FILE_BYTES,
   parseEmoji,
@@ -53,6 +55,8 @@ export interface RestDeps {
   gatewayUrl: () => string;
   requests: RecordedRequest[];
   faults: Fault[];
+  /** The application's registered global commands. */
+  commands: ApplicationCommand[];
   /** Check requests against Discord's OpenAPI spec (`openapi.ts`); default true. */
   spec?: boolean;
 }
@@ -298,6 +302,50 @@ export class RestApi {
         primary_guild: null,
         verified: true,
       }));
+    // Current user's guilds: partial guilds, sorted by id, at most `limit`
+    // (1..200, default 200) after `after` / before `before`.
+    this.#add("GET", "/users/@me/guilds", ({ query }) => {
+      const raw = query.get("limit");
+      const limit = raw === null ? 200 : Number(raw);
+      if (!Number.isInteger(limit) || limit < 1 || limit > 200) {
+        throw new ApiError(400, {
+          message: "Invalid Form Body",
+          code: 50035,
+          errors: {
+            limit: {
+              _errors: [{
+                code: limit > 200 ? "NUMBER_TYPE_MAX" : "NUMBER_TYPE_MIN",
+                message: limit > 200
+                  ? "int value should be less than or equal to 200."
+                  : "int value should be greater than or equal to 1.",
+              }],
+            },
+          },
+        });
+      }
+      const after = query.get("after");
+      const before = query.get("before");
+      const bySnowflake = (a: string, b: string) =>
+        a.length - b.length || (a < b ? -1 : a > b ? 1 : 0);
+      let ids = world.guildIds().filter((id) => world.botInGuild(id)).sort(bySnowflake);
+      if (after) ids = ids.filter((id) => bySnowflake(id, after) > 0);
+      if (before) ids = ids.filter((id) => bySnowflake(id, before) < 0).slice(-limit);
+      return json(
+        200,
+        ids.slice(0, limit).map((id) => {
+          const g = world.guild(id)!;
+          return {
+            id: g.id,
+            name: g.name,
+            icon: null,
+            banner: null,
+            owner: false,
+            permissions: "2248473465835073",
+            features: [],
+          };
+        }),
+      );
+    });
     this.#add("GET", "/users/:user", ({ params }) => {
       const user = world.users.get(params.user);
       if (!user) throw Errors.unknownUser();
@@ -437,6 +485,109 @@ export class RestApi {
         return json(200, users);
       },
     );
+    // Global application commands: bulk overwrite and list.
+    this.#add("GET", "/applications/:app/commands", ({ params }) => {
+      if (params.app !== d.applicationId) throw Errors.missingAccess();
+      return json(200, d.commands);
+    });
+    this.#add("PUT", "/applications/:app/commands", async ({ params, body }) => {
+      if (params.app !== d.applicationId) throw Errors.missingAccess();
+      const { json: raw } = await body();
+      const list = validateCommands(raw);
+      const next: ApplicationCommand[] = list.map((c) => {
+        const old = d.commands.find((o) => o.name === c.name && o.type === c.type);
+        return {
+          id: old?.id ?? world.ids.next(),
+          application_id: d.applicationId,
+          version: world.ids.next(),
+          type: c.type,
+          name: c.name,
+          description: c.description,
+          ...(c.options ? { options: c.options } : {}),
+          default_member_permissions: null,
+          dm_permission: true,
+          contexts: null,
+          integration_types: [0],
+          nsfw: false,
+        };
+      });
+      d.commands.splice(0, d.commands.length, ...next);
+      return json(200, next);
+    });
+    // Start Thread without Message: type 11 (public) or 12 (private, the v10 default).
+    this.#add("POST", "/channels/:channel/threads", async ({ params, body }) => {
+      const parent = this.#channel(params.channel);
+      const { json: raw } = await body();
+      const b = (raw ?? {}) as Record<string, unknown>;
+      const errors = new FormErrors();
+      if (typeof b.name !== "string" || b.name.trim().length === 0) {
+        errors.add(["name"], "BASE_TYPE_REQUIRED", "This field is required");
+      } else if (b.name.length > 100) {
+        errors.add(["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.");
+      }
+      const type = b.type ?? 12;
+      if (type !== 11 && type !== 12) {
+        errors.add(["type"], "BASE_TYPE_CHOICES", "Value must be one of {11, 12}.");
+      }
+      const archive = b.auto_archive_duration ?? 4320;
+      if (![60, 1440, 4320, 10080].includes(archive as number)) {
+        errors.add(
+          ["auto_archive_duration"],
+          "BASE_TYPE_CHOICES",
+          "Value must be one of {60, 1440, 4320, 10080}.",
+        );
+      }
+      errors.throwIfAny();
+      // Threads start from guild text (0) or announcement (5) channels only.
+      if (parent.type !== 0 && parent.type !== 5) {
+        throw new ApiError(400, {
+          message: "Cannot execute action on this channel type",
+          code: 50024,
+        });
+      }
+      const thread = world.addThread(parent.id, { name: b.name as string });
+      thread.type = type as number;
+      (thread.thread_metadata as Record<string, unknown>).auto_archive_duration = archive;
+      d.gateway.dispatch("THREAD_CREATE", { ...thread, newly_created: true }, {
+        intent: Intents.Guilds,
+      });
+      return json(201, thread);
+    });
+    // Modify Channel, for threads: name, archived, locked, auto_archive_duration.
+    this.#add("PATCH", "/channels/:channel", async ({ params, body }) => {
+      const channel = this.#channel(params.channel);
+      const { json: raw } = await body();
+      const b = (raw ?? {}) as Record<string, unknown>;
+      const errors = new FormErrors();
+      for (const key of ["archived", "locked"]) {
+        if (key in b && typeof b[key] !== "boolean") {
+          errors.add([key], "BASE_TYPE_BOOLEAN", "Must be either true or false.");
+        }
+      }
+      if ("name" in b && (typeof b.name !== "string" || !b.name || b.name.length > 100)) {
+        errors.add(["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.");
+      }
+      errors.throwIfAny();
+      const meta = channel.thread_metadata as Record<string, unknown> | undefined;
+      if (("archived" in b || "locked" in b) && !meta) {
+        throw new ApiError(400, {
+          message: "Cannot execute action on this channel type",
+          code: 50024,
+        });
+      }
+      if (typeof b.name === "string") channel.name = b.name;
+      if (meta) {
+        if (typeof b.archived === "boolean" && b.archived !== meta.archived) {
+          meta.archived = b.archived;
+          meta.archive_timestamp = new Date().toISOString();
+        }
+        if (typeof b.locked === "boolean") meta.locked = b.locked;
+      }
+      d.gateway.dispatch(meta ? "THREAD_UPDATE" : "CHANNEL_UPDATE", channel, {
+        intent: Intents.Guilds,
+      });
+      return json(200, channel);
+    });
     this.#add("POST", "/channels/:channel/typing", ({ params }) => {
       const channel = this.#channel(params.channel);
       d.messages.typing(channel, world.bot.id);
@@ -727,4 +878,96 @@ async function parseBody(req: Request): Promise<ParsedBody> {
   } catch {
     throw new ApiError(400, { message: "The request body contains invalid JSON.", code: 50109 });
   }
+}
+
+/** A command as registered: Discord's rules for CHAT_INPUT commands and string options. */
+interface CommandInput {
+  type: number;
+  name: string;
+  description: string;
+  options?: { type: number; name: string; description: string; required?: boolean }[];
+}
+
+const COMMAND_NAME_RE = /^[-_\p{Ll}\p{Lo}\p{N}]{1,32}$/u;
+
+/** Validates a bulk-overwrite body (at most 100 commands; names, descriptions, options). */
+function validateCommands(raw: unknown): CommandInput[] {
+  const errors = new FormErrors();
+  if (!Array.isArray(raw)) {
+    throw formErrorAt([], "BASE_TYPE_ARRAY", "Must be an array.");
+  }
+  if (raw.length > 100) errors.add([], "BASE_TYPE_MAX_LENGTH", "Must be 100 or fewer in length.");
+  const out: CommandInput[] = [];
+  const seen = new Set<string>();
+  raw.forEach((c: Record<string, unknown>, i) => {
+    const type = (c?.type ?? 1) as number;
+    if (![1, 2, 3, 4].includes(type)) {
+      errors.add([i, "type"], "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4}.");
+    }
+    const name = c?.name;
+    if (typeof name !== "string" || !COMMAND_NAME_RE.test(name)) {
+      errors.add([i, "name"], "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid");
+    } else if (seen.has(`${type}:${name}`)) {
+      errors.add(
+        [i, "name"],
+        "APPLICATION_COMMANDS_DUPLICATE_NAME",
+        "Application command names must be unique",
+      );
+    } else seen.add(`${type}:${name}`);
+    const desc = c?.description;
+    if (type === 1 && (typeof desc !== "string" || desc.length < 1 || desc.length > 100)) {
+      errors.add(
+        [i, "description"],
+        "BASE_TYPE_BAD_LENGTH",
+        "Must be between 1 and 100 in length.",
+      );
+    }
+    const options = c?.options as Record<string, unknown>[] | undefined;
+    if (options !== undefined) {
+      if (!Array.isArray(options) || options.length > 25) {
+        errors.add([i, "options"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.");
+      } else {
+        options.forEach((o, j) => {
+          if (typeof o?.type !== "number" || o.type < 1 || o.type > 11) {
+            errors.add(
+              [i, "options", j, "type"],
+              "BASE_TYPE_CHOICES",
+              "Value must be one of {1, …, 11}.",
+            );
+          }
+          if (typeof o?.name !== "string" || !COMMAND_NAME_RE.test(o.name)) {
+            errors.add(
+              [i, "options", j, "name"],
+              "APPLICATION_COMMAND_INVALID_NAME",
+              "Command name is invalid",
+            );
+          }
+          if (
+            typeof o?.description !== "string" || o.description.length < 1 ||
+            o.description.length > 100
+          ) {
+            errors.add(
+              [i, "options", j, "description"],
+              "BASE_TYPE_BAD_LENGTH",
+              "Must be between 1 and 100 in length.",
+            );
+          }
+        });
+      }
+    }
+    out.push({
+      type,
+      name: name as string,
+      description: (desc as string) ?? "",
+      ...(options ? { options: options as CommandInput["options"] } : {}),
+    });
+  });
+  errors.throwIfAny();
+  return out;
+}
+
+function formErrorAt(path: (string | number)[], code: string, message: string) {
+  const e = new FormErrors();
+  e.add(path, code, message);
+  return e.toError();
 }

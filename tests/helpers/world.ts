@@ -52,6 +52,8 @@ export interface WorldOptions {
   omitChannelType?: boolean;
   /** Runs after the world is built and before the bridge starts (e.g. to inject faults). */
   beforeStart?: (emu: DiscordEmulator) => void | Promise<void>;
+  /** Launch command (default: the `.mcp.json` entry), e.g. under a stand-in parent process. */
+  command?: { command: string; args: string[] };
 }
 
 /** Builds the world and starts the bridge; waits until it is logged in. */
@@ -89,6 +91,7 @@ export async function makeWorld(opts: WorldOptions = {}): Promise<World> {
         DISCORD_STATE_DIR: stateDir,
         ...o.env,
       },
+      command: opts.command,
     });
     if (!o.skipReady) await b.waitForStderr("connected to Discord as", 15_000);
     return b;

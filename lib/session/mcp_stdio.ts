@@ -1,0 +1,276 @@
+/**
+ * The session's MCP server on stdio, written for this one job and without
+ * the MCP SDK's server: every Claude Code session that enables the channel
+ * spawns a process, and the SDK's schemas alone cost ~25 MB and ~150 ms of
+ * startup per process. It speaks exactly what Claude Code uses: the
+ * `initialize` handshake (protocol revisions as SDK 1.x negotiates them,
+ * never newer than 2025-11-25), `ping`, `tools/list`, `tools/call`, the
+ * channel notifications out and `permission_request` in. Anything else gets
+ * the JSON-RPC answer the SDK gives (-32601 for an unknown method, so a
+ * `server/discover` probe is answered correctly).
+ *
+ * Lines are read and written as the SDK's stdio transport does: one JSON
+ * message per line; writes are synchronous (stdout's backpressure holds the
+ * process back rather than letting it buffer without bound).
+ *
+ * @module
+ */
+import { z } from "zod";
+import { PermissionRequestSchema } from "../permission/prompt.ts";
+import type { PermissionRequest } from "../permission/prompt.ts";
+import type { Tool } from "../tools/tool.ts";
+
+/** The server's name and version as shown in Claude Code's /mcp. */
+export const SERVER_INFO = { name: "discord", version: "0.1.0" };
+
+/** The revisions MCP SDK 1.x accepts, newest first (it answers others with the newest). */
+export const SUPPORTED_PROTOCOL_VERSIONS = [
+  "2025-11-25",
+  "2025-06-18",
+  "2025-03-26",
+  "2024-11-05",
+  "2024-10-07",
+] as const;
+
+/** What the server declares: tools, and the channel with permission relay. */
+export const CAPABILITIES = {
+  tools: {},
+  experimental: {
+    "claude/channel": {},
+    // Declaring permission relay lets anyone who can answer through this
+    // channel approve tool calls. It is safe only because EVERY inbound
+    // path (messages, text verdicts, button clicks) is gated on the
+    // author's user ID against allowFrom, never on the room.
+    "claude/channel/permission": {},
+  },
+};
+
+/** The longest line accepted (as the SDK's transport: 10 MiB). */
+const MAX_LINE = 10 * 1024 * 1024;
+
+/** JSON-RPC error codes used here. */
+const METHOD_NOT_FOUND = -32601;
+const INVALID_PARAMS = -32602;
+const INTERNAL_ERROR = -32603;
+
+/** Options for {@link ChannelServer}. */
+export interface ChannelServerOptions {
+  instructions: string;
+  tools: readonly Tool[];
+  /** Runs a validated tool call (on the hub). */
+  callTool(name: string, args: unknown): Promise<{ text: string; isError: boolean }>;
+  onPermissionRequest(req: PermissionRequest): void;
+  log(line: string): void;
+  input?: ReadableStream<Uint8Array>;
+  output?: { writeSync(p: Uint8Array): number };
+}
+
+type Json = Record<string, unknown>;
+
+/** The MCP server of one session. */
+export class ChannelServer {
+  /** Called once when the client sends `notifications/initialized`. */
+  oninitialized?: () => void;
+  /** Called once when stdin ends (Claude Code went away). */
+  onclose?: () => void;
+  #opts: ChannelServerOptions;
+  #output: { writeSync(p: Uint8Array): number };
+  #encoder = new TextEncoder();
+  #closed = false;
+  #reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  #listing: Json[] | undefined;
+
+  constructor(opts: ChannelServerOptions) {
+    this.#opts = opts;
+    this.#output = opts.output ?? Deno.stdout;
+  }
+
+  /** Starts reading stdin. */
+  start(): void {
+    this.#reader = (this.#opts.input ?? Deno.stdin.readable).getReader();
+    void this.#readLoop(this.#reader);
+  }
+
+  /** Pushes a notification to Claude Code. */
+  notify(method: string, params: Json): Promise<void> {
+    return this.#send({ jsonrpc: "2.0", method, params });
+  }
+
+  /** Stops reading; `onclose` is not called. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#reader?.cancel().catch(() => {});
+  }
+
+  #send(message: Json): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("the MCP connection is closed"));
+    try {
+      const bytes = this.#encoder.encode(JSON.stringify(message) + "\n");
+      let off = 0;
+      while (off < bytes.length) {
+        const n = this.#output.writeSync(off === 0 ? bytes : bytes.subarray(off));
+        if (n <= 0) throw new Error("stdout accepted no bytes");
+        off += n;
+      }
+      return Promise.resolve();
+    } catch (err) {
+      return Promise.reject(err);
+    }
+  }
+
+  async #readLoop(reader: ReadableStreamDefaultReader<Uint8Array>): Promise<void> {
+    const decoder = new TextDecoder();
+    let pending = "";
+    let skipping = false;
+    try {
+      while (true) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        let text = decoder.decode(value, { stream: true });
+        let nl = text.indexOf("\n");
+        while (nl !== -1) {
+          const line = pending + text.slice(0, nl);
+          pending = "";
+          if (skipping) skipping = false;
+          else if (line.length > MAX_LINE) this.#opts.log("skipped an over-long MCP line");
+          else this.#dispatch(line);
+          if (this.#closed) return;
+          text = text.slice(nl + 1);
+          nl = text.indexOf("\n");
+        }
+        if (skipping) continue;
+        pending += text;
+        if (pending.length > MAX_LINE) {
+          this.#opts.log("skipped an over-long MCP line");
+          pending = "";
+          skipping = true;
+        }
+      }
+      pending += decoder.decode();
+      if (!skipping && pending.trim() && !this.#closed) this.#dispatch(pending);
+    } catch (err) {
+      if (!this.#closed) this.#opts.log(`MCP transport: ${err}`);
+    }
+    if (!this.#closed) {
+      this.#closed = true;
+      this.onclose?.();
+    }
+  }
+
+  #dispatch(raw: string): void {
+    const line = raw.endsWith("\r") ? raw.slice(0, -1) : raw;
+    if (!line.trim()) return;
+    let msg: Json;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      this.#opts.log(`MCP transport: ignored an MCP line that is not JSON: ${line.slice(0, 200)}`);
+      return;
+    }
+    if (typeof msg !== "object" || msg === null || Array.isArray(msg) || msg.jsonrpc !== "2.0") {
+      this.#opts.log(`MCP transport: ignored a line that is not a JSON-RPC message`);
+      return;
+    }
+    const id = msg.id;
+    const hasId = typeof id === "string" || typeof id === "number";
+    if (typeof msg.method !== "string") return; // a response: this server sends no requests
+    const params =
+      (typeof msg.params === "object" && msg.params !== null ? msg.params : {}) as Json;
+    if (!hasId) {
+      this.#notification(msg.method, params);
+      return;
+    }
+    this.#request(msg.method, params).then(
+      (result) => this.#send({ jsonrpc: "2.0", id, result }),
+      (err: RpcError | Error) =>
+        this.#send({
+          jsonrpc: "2.0",
+          id,
+          error: {
+            code: err instanceof RpcError ? err.code : INTERNAL_ERROR,
+            message: err.message || "Internal error",
+          },
+        }),
+    ).catch((err) => this.#opts.log(`could not answer an MCP request: ${err}`));
+  }
+
+  #notification(method: string, params: Json): void {
+    if (method === "notifications/initialized") {
+      this.oninitialized?.();
+    } else if (method === "notifications/claude/channel/permission_request") {
+      const parsed = PermissionRequestSchema.safeParse(params);
+      if (!parsed.success) {
+        this.#opts.log(`ignored a malformed permission_request: ${formatIssues(parsed.error)}`);
+        return;
+      }
+      this.#opts.onPermissionRequest(parsed.data);
+    }
+    // Other notifications (cancelled, progress, …) need nothing here.
+  }
+
+  async #request(method: string, params: Json): Promise<Json> {
+    switch (method) {
+      case "initialize": {
+        const asked = params.protocolVersion;
+        if (typeof asked !== "string") {
+          throw new RpcError(INVALID_PARAMS, "protocolVersion is required");
+        }
+        const protocolVersion = (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(asked)
+          ? asked
+          : SUPPORTED_PROTOCOL_VERSIONS[0];
+        return {
+          protocolVersion,
+          capabilities: CAPABILITIES,
+          serverInfo: SERVER_INFO,
+          instructions: this.#opts.instructions,
+        };
+      }
+      case "ping":
+        return {};
+      case "tools/list":
+        return { tools: this.#listing ??= this.#opts.tools.map(listTool) };
+      case "tools/call":
+        return await this.#callTool(params);
+      default:
+        throw new RpcError(METHOD_NOT_FOUND, "Method not found");
+    }
+  }
+
+  async #callTool(params: Json): Promise<Json> {
+    const name = params.name;
+    if (typeof name !== "string") {
+      throw new RpcError(INVALID_PARAMS, "params.name must be a string");
+    }
+    const fail = (text: string) => ({ content: [{ type: "text", text }], isError: true });
+    const tool = this.#opts.tools.find((t) => t.name === name);
+    if (!tool) {
+      return fail(
+        `unknown tool "${name}"; available: ${this.#opts.tools.map((t) => t.name).join(", ")}`,
+      );
+    }
+    const parsed = tool.input.safeParse(params.arguments ?? {});
+    if (!parsed.success) {
+      return fail(`invalid arguments for ${name}: ${formatIssues(parsed.error)}`);
+    }
+    const out = await this.#opts.callTool(name, parsed.data);
+    return { content: [{ type: "text", text: out.text }], isError: out.isError };
+  }
+}
+
+class RpcError extends Error {
+  constructor(readonly code: number, message: string) {
+    super(message);
+  }
+}
+
+function listTool(t: Tool): Json {
+  const json = z.toJSONSchema(t.input, { io: "input" }) as Json;
+  delete json.$schema;
+  return { name: t.name, description: t.description, inputSchema: { ...json, type: "object" } };
+}
+
+function formatIssues(err: z.ZodError): string {
+  return err.issues.map((i) => `${i.path.length ? i.path.join(".") : "arguments"}: ${i.message}`)
+    .join("; ");
+}
