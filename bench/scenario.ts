@@ -12,7 +12,8 @@ import { type Line, spawnWire, type Wire } from "./wire.ts";
 
 /** What a run does. */
 export interface RunPlan {
-  kind: "bridge" | "floor";
+  /** `bridge` = ours, `peer` = the official plugin (both MCP), `floor` = the bare relay. */
+  kind: "bridge" | "peer" | "floor";
   repo: string;
   command: string;
   args: string[];
@@ -24,6 +25,8 @@ export interface RunPlan {
   replyCount: number;
   /** Quiet time before each RSS sample. */
   settleMs: number;
+  /** Extra environment for the child (e.g. the peer's PATH to Bun). */
+  env?: Record<string, string>;
 }
 
 /** An inbound phase's outcome. */
@@ -41,7 +44,7 @@ export interface InboundResult {
 
 /** Everything measured in one run. */
 export interface RunResult {
-  kind: "bridge" | "floor";
+  kind: RunPlan["kind"];
   startupMs?: number;
   readyMs?: number;
   rssIdle?: TreeRss;
@@ -134,7 +137,8 @@ export async function runOnce(plan: RunPlan, log: (s: string) => void): Promise<
     }
   });
 
-  const onLine = plan.kind === "bridge"
+  const mcp = plan.kind !== "floor";
+  const onLine = mcp
     ? (line: Line) => {
       const { method, params } = line.msg as {
         method?: string;
@@ -161,12 +165,13 @@ export async function runOnce(plan: RunPlan, log: (s: string) => void): Promise<
         DISCORD_BOT_TOKEN: emu.token,
         DISCORD_API_URL: emu.apiUrl,
         DISCORD_STATE_DIR: stateDir,
+        ...plan.env,
       }),
       onLine,
     });
     const w = wire;
 
-    if (plan.kind === "bridge") {
+    if (mcp) {
       const init = w.request("initialize", {
         protocolVersion: "2025-06-18",
         capabilities: { experimental: { "claude/channel": {} } },
@@ -195,7 +200,7 @@ export async function runOnce(plan: RunPlan, log: (s: string) => void): Promise<
 
     // Replies run while the bridge is quiet (before the inbound bursts): each
     // inbound message queues REST work (typing) that would otherwise compete.
-    if (plan.kind === "bridge" && plan.replyCount > 0) {
+    if (mcp && plan.replyCount > 0) {
       const latencies: number[] = [];
       let errors = 0;
       for (let i = 0; i < plan.replyCount; i++) {
