@@ -109,7 +109,10 @@ function childEnv(extra: Record<string, string>): Record<string, string> {
 
 /** Runs one full measurement. */
 export async function runOnce(plan: RunPlan, log: (s: string) => void): Promise<RunResult> {
-  const emu: DiscordEmulator = await startEmulator({ rateLimits: NO_THROTTLE });
+  // The emulator's OpenAPI request check is off here: it compiles a validator
+  // per route on first use (~100 ms, once per bench process), which would land
+  // on whichever server replied first. The test suite keeps it on.
+  const emu: DiscordEmulator = await startEmulator({ rateLimits: NO_THROTTLE, spec: false });
   const alice = emu.addUser({ username: "alice" });
   const guild = emu.addGuild({ name: "bench guild" });
   emu.addTextChannel(guild.id, { name: "general" });
