@@ -171,10 +171,10 @@ Deno.test("the session's MCP server negotiates exactly the revisions MCP SDK 1.x
   assertEquals([...SUPPORTED_PROTOCOL_VERSIONS], sdk.SUPPORTED_PROTOCOL_VERSIONS);
   assertEquals(SUPPORTED_PROTOCOL_VERSIONS[0], sdk.LATEST_PROTOCOL_VERSION);
   // Channels are off from 2026-07-28 on (HOST-CONTRACT.md): never negotiate it.
-  assert(!SUPPORTED_PROTOCOL_VERSIONS.some((v) => v >= "2026-07-28"));
+  assert(!SUPPORTED_PROTOCOL_VERSIONS.some((v: string) => v >= "2026-07-28"));
 });
 
-Deno.test("a session-only process loads neither discord.js nor the MCP SDK", async () => {
+Deno.test("a session-only process loads neither discord.js nor the MCP SDK's server, only its protocol types", async () => {
   // The static module graph of main.ts, without the hub (imported dynamically by the lock holder).
   const out = await new Deno.Command("deno", {
     args: ["info", "--json", "main.ts"],
@@ -204,7 +204,14 @@ Deno.test("a session-only process loads neither discord.js nor the MCP SDK", asy
   const loaded = [...seen];
   assert(loaded.some((s) => s.endsWith("/lib/session/session.ts")), "walked the graph");
   assert(
-    !loaded.some((s) => /discord\.js|modelcontextprotocol|\/lib\/hub\//.test(s)),
+    !loaded.some((s) => /discord\.js|\/lib\/hub\//.test(s)),
     loaded.filter((s) => /npm|hub/.test(s)).join("\n"),
   );
+  // The npm package is one module in deno info's graph: check what the session
+  // imports from it (types.js: revisions, schemas, error codes; no Server).
+  const session = await Deno.readTextFile(new URL("../lib/session/mcp_stdio.ts", import.meta.url));
+  const sdkImports = [...session.matchAll(/from "(@modelcontextprotocol\/sdk[^"]*)"/g)].map((m) =>
+    m[1]
+  );
+  assertEquals(sdkImports, ["@modelcontextprotocol/sdk/types.js"]);
 });

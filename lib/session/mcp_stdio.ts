@@ -1,13 +1,16 @@
 /**
- * The session's MCP server on stdio, written for this one job and without
- * the MCP SDK's server: every Claude Code session that enables the channel
- * spawns a process, and the SDK's schemas alone cost ~25 MB and ~150 ms of
- * startup per process. It speaks exactly what Claude Code uses: the
- * `initialize` handshake (protocol revisions as SDK 1.x negotiates them,
- * never newer than 2025-11-25), `ping`, `tools/list`, `tools/call`, the
- * channel notifications out and `permission_request` in. Anything else gets
- * the JSON-RPC answer the SDK gives (-32601 for an unknown method, so a
- * `server/discover` probe is answered correctly).
+ * The session's MCP server on stdio. The protocol is the MCP SDK's: its
+ * revisions (never newer than 2025-11-25 in SDK 1.x), its request schemas for
+ * `initialize` and `tools/call`, its error codes, all imported from
+ * `@modelcontextprotocol/sdk/types.js`. Only the SDK's `Server` class and its
+ * stdio transport are not used: every Claude Code session that enables the
+ * channel spawns a process, and loading them (Ajv and the capability
+ * machinery) measured +12 MB RSS and +55 ms before `initialize` could be
+ * answered, in every session, for features the channel never uses. It speaks
+ * exactly what Claude Code uses: `initialize`, `ping`, `tools/list`,
+ * `tools/call`, the channel notifications out and `permission_request` in.
+ * Anything else gets the JSON-RPC answer the SDK gives (-32601 for an unknown
+ * method, so a `server/discover` probe is answered correctly).
  *
  * Lines are read and written as the SDK's stdio transport does: one JSON
  * message per line; writes are synchronous (stdout's backpressure holds the
@@ -15,6 +18,13 @@
  *
  * @module
  */
+import {
+  CallToolRequestParamsSchema,
+  ErrorCode,
+  InitializeRequestParamsSchema,
+  LATEST_PROTOCOL_VERSION,
+  SUPPORTED_PROTOCOL_VERSIONS,
+} from "@modelcontextprotocol/sdk/types.js";
 import { z } from "zod";
 import { PermissionRequestSchema } from "../permission/prompt.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
@@ -23,14 +33,8 @@ import type { Tool } from "../tools/tool.ts";
 /** The server's name and version as shown in Claude Code's /mcp. */
 export const SERVER_INFO = { name: "discord", version: "0.1.0" };
 
-/** The revisions MCP SDK 1.x accepts, newest first (it answers others with the newest). */
-export const SUPPORTED_PROTOCOL_VERSIONS = [
-  "2025-11-25",
-  "2025-06-18",
-  "2025-03-26",
-  "2024-11-05",
-  "2024-10-07",
-] as const;
+/** The revisions the SDK accepts, newest first (others are answered with the newest). */
+export { SUPPORTED_PROTOCOL_VERSIONS };
 
 /** What the server declares: tools, and the channel with permission relay. */
 export const CAPABILITIES = {
@@ -48,10 +52,10 @@ export const CAPABILITIES = {
 /** The longest line accepted (as the SDK's transport: 10 MiB). */
 const MAX_LINE = 10 * 1024 * 1024;
 
-/** JSON-RPC error codes used here. */
-const METHOD_NOT_FOUND = -32601;
-const INVALID_PARAMS = -32602;
-const INTERNAL_ERROR = -32603;
+/** JSON-RPC error codes used here, as the SDK names them. */
+const METHOD_NOT_FOUND = ErrorCode.MethodNotFound;
+const INVALID_PARAMS = ErrorCode.InvalidParams;
+const INTERNAL_ERROR = ErrorCode.InternalError;
 
 /** Options for {@link ChannelServer}. */
 export interface ChannelServerOptions {
@@ -212,13 +216,15 @@ export class ChannelServer {
   async #request(method: string, params: Json): Promise<Json> {
     switch (method) {
       case "initialize": {
-        const asked = params.protocolVersion;
-        if (typeof asked !== "string") {
-          throw new RpcError(INVALID_PARAMS, "protocolVersion is required");
+        const parsed = InitializeRequestParamsSchema.safeParse(params);
+        if (!parsed.success) {
+          throw new RpcError(INVALID_PARAMS, `invalid initialize: ${formatIssues(parsed.error)}`);
         }
-        const protocolVersion = (SUPPORTED_PROTOCOL_VERSIONS as readonly string[]).includes(asked)
+        const asked = parsed.data.protocolVersion;
+        // As the SDK's server negotiates: the client's revision when known, else the newest.
+        const protocolVersion = SUPPORTED_PROTOCOL_VERSIONS.includes(asked)
           ? asked
-          : SUPPORTED_PROTOCOL_VERSIONS[0];
+          : LATEST_PROTOCOL_VERSION;
         return {
           protocolVersion,
           capabilities: CAPABILITIES,
@@ -238,10 +244,11 @@ export class ChannelServer {
   }
 
   async #callTool(params: Json): Promise<Json> {
-    const name = params.name;
-    if (typeof name !== "string") {
-      throw new RpcError(INVALID_PARAMS, "params.name must be a string");
+    const call = CallToolRequestParamsSchema.safeParse(params);
+    if (!call.success) {
+      throw new RpcError(INVALID_PARAMS, `invalid tools/call: ${formatIssues(call.error)}`);
     }
+    const name = call.data.name;
     const fail = (text: string) => ({ content: [{ type: "text", text }], isError: true });
     const tool = this.#opts.tools.find((t) => t.name === name);
     if (!tool) {
@@ -249,7 +256,7 @@ export class ChannelServer {
         `unknown tool "${name}"; available: ${this.#opts.tools.map((t) => t.name).join(", ")}`,
       );
     }
-    const parsed = tool.input.safeParse(params.arguments ?? {});
+    const parsed = tool.input.safeParse(call.data.arguments ?? {});
     if (!parsed.success) {
       return fail(`invalid arguments for ${name}: ${formatIssues(parsed.error)}`);
     }
