@@ -23,7 +23,8 @@ import { deliveryProblems, describeProblem } from "./lib/diagnose/delivery.ts";
 import { identityFrom } from "./lib/session/identity.ts";
 import { startSession } from "./lib/session/session.ts";
 import { TOOLS } from "./lib/tools/mod.ts";
-import { bootConfig, guardProcess, readEnv, safeCwd } from "./lib/roles/boot.ts";
+import { readEnv } from "./lib/core/env.ts";
+import { bootConfig, guardProcess, safeCwd } from "./lib/roles/boot.ts";
 import { takeRole } from "./lib/roles/election.ts";
 import { Shutdown } from "./lib/roles/shutdown.ts";
 

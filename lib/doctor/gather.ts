@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { readEnv } from "../core/env.ts";
 import { loadConfig, resolveStateDir } from "../core/config.ts";
 import { AccessStore } from "../access/store.ts";
 import { lockPath, readHolder } from "../lifecycle/instance_lock.ts";
@@ -329,13 +330,5 @@ function rejectedProjectServer(
 
 /** Reads the doctor's variables from the process (unset when not granted). */
 export function readDoctorEnv(): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const name of DOCTOR_ENV) {
-    try {
-      env[name] = Deno.env.get(name);
-    } catch {
-      // not granted
-    }
-  }
-  return env;
+  return readEnv(DOCTOR_ENV);
 }

@@ -96,19 +96,3 @@ export function guardProcess(): void {
     log(`unexpected error: ${describeError(e.error)}`);
   });
 }
-
-/**
- * Reads only the variables named: `deno task start` grants exactly those the
- * bridge uses (`--allow-env=…`), and `Deno.env.toObject()` would need them all.
- */
-export function readEnv(names: readonly string[]): Record<string, string | undefined> {
-  const env: Record<string, string | undefined> = {};
-  for (const name of names) {
-    try {
-      env[name] = Deno.env.get(name);
-    } catch {
-      // Not granted (a narrower --allow-env than ours): treat it as unset.
-    }
-  }
-  return env;
-}
