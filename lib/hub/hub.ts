@@ -341,16 +341,14 @@ export function startHub(opts: HubOptions): Hub {
       const notice = view.ok
         ? target.dropNotice.firstFor(msg.authorId, view.access.allowFrom)
         : undefined;
-      const d0 = discord.connected();
-      if (notice && d0) {
-        void d0.sendMessage(msg.channelId, { content: notice }).catch((err) => {
+      const d = discord.connected();
+      if (notice && d) {
+        void d.sendMessage(msg.channelId, { content: notice }).catch((err) => {
           log(`could not tell ${msg.authorId} that messages are dropped: ${describeError(err)}`);
         });
       }
       if (!target.dropNotice.active) typing.start(msg.channelId);
-      const ack = opts.access.read();
-      const emoji = ack.ok ? ack.access.ackReaction : undefined;
-      const d = discord.connected();
+      const emoji = view.ok ? view.access.ackReaction : undefined;
       if (emoji && d) {
         d.addReaction(msg.channelId, msg.id, emoji).catch((err) => {
           log(`could not add ackReaction ${JSON.stringify(emoji)}: ${describeError(err)}`);
