@@ -179,6 +179,16 @@ export function startHub(opts: HubOptions): Hub {
     maxMs: config.DISCORD_TYPING_MAX_MS,
   });
 
+  /**
+   * The session `owner` names when it is connected; with no owner known, the
+   * only session when there is exactly one. Otherwise nobody: no session
+   * receives what was not meant for it.
+   */
+  const ownerOrOnly = (owner: string | undefined): ConnectedSession | undefined => {
+    if (owner) return sessions.get(owner);
+    return sessions.size === 1 ? sessions.list()[0] : undefined;
+  };
+
   /** Which session each delivered message went to (edits of it follow it there). */
   const deliveredTo = new Map<string, string>();
   /**
@@ -188,9 +198,7 @@ export function startHub(opts: HubOptions): Hub {
    */
   const nativeTarget = (ev: ChannelEvent): ConnectedSession | undefined => {
     const id = ev.meta.message_id;
-    const owner = (id && (deliveredTo.get(id) ?? sessions.sentBy(id))) || undefined;
-    if (owner) return sessions.get(owner);
-    return sessions.size === 1 ? sessions.list()[0] : undefined;
+    return ownerOrOnly(id ? deliveredTo.get(id) ?? sessions.sentBy(id) : undefined);
   };
   // Discord-native events (issue 14): reactions, edits, status reactions.
   const native: NativeEvents = new NativeEvents({
@@ -256,13 +264,8 @@ export function startHub(opts: HubOptions): Hub {
       return view.ok ? view.access : undefined;
     },
     sendVerdict: (requestId, behavior) => {
-      const owner = askedBy.get(requestId);
-      const target = owner
-        ? sessions.get(owner)
-        : sessions.size === 1
-        ? sessions.list()[0]
-        : undefined; // an ID no session asked for here: nobody may receive it
-      target?.send({ t: "verdict", request_id: requestId, behavior });
+      // An ID no session asked for here goes to nobody (unless only one is connected).
+      ownerOrOnly(askedBy.get(requestId))?.send({ t: "verdict", request_id: requestId, behavior });
       return Promise.resolve();
     },
     ledger: new PromptLedger(`${config.DISCORD_STATE_DIR}/prompts.json`, log),
