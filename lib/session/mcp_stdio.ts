@@ -30,6 +30,7 @@ import { z } from "zod";
 import { PermissionRequestSchema } from "../permission/prompt.ts";
 import type { PermissionRequest } from "../permission/prompt.ts";
 import type { Tool } from "../tools/tool.ts";
+import { formatZodError } from "../tools/run.ts";
 
 /** The server's name and version as shown in Claude Code's /mcp. */
 export const SERVER_INFO = { name: "discord", version: "0.1.0" };
@@ -206,7 +207,7 @@ export class ChannelServer {
     } else if (method === "notifications/claude/channel/permission_request") {
       const parsed = PermissionRequestSchema.safeParse(params);
       if (!parsed.success) {
-        this.#opts.log(`ignored a malformed permission_request: ${formatIssues(parsed.error)}`);
+        this.#opts.log(`ignored a malformed permission_request: ${formatZodError(parsed.error)}`);
         return;
       }
       this.#opts.onPermissionRequest(parsed.data);
@@ -219,7 +220,7 @@ export class ChannelServer {
       case "initialize": {
         const parsed = InitializeRequestParamsSchema.safeParse(params);
         if (!parsed.success) {
-          throw new RpcError(INVALID_PARAMS, `invalid initialize: ${formatIssues(parsed.error)}`);
+          throw new RpcError(INVALID_PARAMS, `invalid initialize: ${formatZodError(parsed.error)}`);
         }
         const asked = parsed.data.protocolVersion;
         // As the SDK's server negotiates: the client's revision when known, else the newest.
@@ -247,7 +248,7 @@ export class ChannelServer {
   async #callTool(params: Json): Promise<Json> {
     const call = CallToolRequestParamsSchema.safeParse(params);
     if (!call.success) {
-      throw new RpcError(INVALID_PARAMS, `invalid tools/call: ${formatIssues(call.error)}`);
+      throw new RpcError(INVALID_PARAMS, `invalid tools/call: ${formatZodError(call.error)}`);
     }
     const name = call.data.name;
     const fail = (text: string) => ({ content: [{ type: "text", text }], isError: true });
@@ -259,7 +260,7 @@ export class ChannelServer {
     }
     const parsed = tool.input.safeParse(call.data.arguments ?? {});
     if (!parsed.success) {
-      return fail(`invalid arguments for ${name}: ${formatIssues(parsed.error)}`);
+      return fail(`invalid arguments for ${name}: ${formatZodError(parsed.error)}`);
     }
     const out = await this.#opts.callTool(name, parsed.data);
     return { content: [{ type: "text", text: out.text }], isError: out.isError };
@@ -303,9 +304,4 @@ function listTool(t: Tool): Json {
   const json = z.toJSONSchema(t.input, { io: "input" }) as Json;
   delete json.$schema;
   return { name: t.name, description: t.description, inputSchema: { ...json, type: "object" } };
-}
-
-function formatIssues(err: z.ZodError): string {
-  return err.issues.map((i) => `${i.path.length ? i.path.join(".") : "arguments"}: ${i.message}`)
-    .join("; ");
 }
