@@ -140,13 +140,15 @@ export function startHub(opts: HubOptions): Hub {
     },
   });
 
+  /** access.json as it is now, or undefined while it is unusable. */
+  const usableAccess = (): Access | undefined => {
+    const view = opts.access.read();
+    return view.ok ? view.access : undefined;
+  };
   const threads = new SessionThreads({
     stateDir: config.DISCORD_STATE_DIR,
     discord: () => discord.connected(),
-    access: () => {
-      const view = opts.access.read();
-      return view.ok ? view.access : undefined;
-    },
+    access: usableAccess,
     log,
   });
   /**
@@ -259,10 +261,7 @@ export function startHub(opts: HubOptions): Hub {
       const d = discord.connected();
       return d ? promptPort(d) : undefined;
     },
-    access: () => {
-      const view = opts.access.read();
-      return view.ok ? view.access : undefined;
-    },
+    access: usableAccess,
     sendVerdict: (requestId, behavior) => {
       // An ID no session asked for here goes to nobody (unless only one is connected).
       ownerOrOnly(askedBy.get(requestId))?.send({ t: "verdict", request_id: requestId, behavior });
