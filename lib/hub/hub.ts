@@ -295,7 +295,7 @@ export function startHub(opts: HubOptions): Hub {
     stopping: () => stopping,
     takeover: opts.takeover,
     log,
-    deliver(msg: InboundMessage, missed: boolean, delivery) {
+    deliver(msg: InboundMessage, missed: boolean, delivery, access) {
       const route = routeInbound({
         chatId: msg.channelId,
         authorId: msg.authorId,
@@ -328,8 +328,7 @@ export function startHub(opts: HubOptions): Hub {
         lastGuildChat = msg.channelId;
         lastGuildParent = msg.parentId;
       }
-      const view = opts.access.read();
-      const shown = view.ok ? withholdQuote(view.access, msg) : msg;
+      const shown = withholdQuote(access, msg);
       const event = toChannelEvent({ ...shown, content: route.content }, { missed });
       // An earlier hub died between journaling and handing this one on: say so.
       if (delivery?.repeat) event.meta = { ...event.meta, possible_duplicate: "true" };
@@ -340,9 +339,7 @@ export function startHub(opts: HubOptions): Hub {
       native.delivered(msg, event);
       // Known to be dropped by that session's Claude Code: tell each approver
       // once rather than show typing forever.
-      const notice = view.ok
-        ? target.dropNotice.firstFor(msg.authorId, view.access.allowFrom)
-        : undefined;
+      const notice = target.dropNotice.firstFor(msg.authorId, access.allowFrom);
       const d = discord.connected();
       if (notice && d) {
         void d.sendMessage(msg.channelId, { content: notice }).catch((err) => {
@@ -350,7 +347,7 @@ export function startHub(opts: HubOptions): Hub {
         });
       }
       if (!target.dropNotice.active) typing.start(msg.channelId);
-      const emoji = view.ok ? view.access.ackReaction : undefined;
+      const emoji = access.ackReaction;
       if (emoji && d) {
         d.addReaction(msg.channelId, msg.id, emoji).catch((err) => {
           log(`could not add ackReaction ${JSON.stringify(emoji)}: ${describeError(err)}`);

@@ -11,6 +11,7 @@
  * @module
  */
 import type { AccessView } from "./access_source.ts";
+import type { Access } from "../access/schema.ts";
 import { CATCHUP_FETCH_LIMIT, CATCHUP_LIMITS, runCatchUp } from "./catchup.ts";
 import type { CursorStore, Delivery } from "./cursors.ts";
 import { LiveHold } from "./live_hold.ts";
@@ -32,8 +33,14 @@ export interface InboundDeps {
   /**
    * A message that passed every check: route it to a session, then call
    * `delivery.done()` once its event was handed to that session's link.
+   * `access` is the configuration the gate just passed it with.
    */
-  deliver(msg: InboundMessage, missed: boolean, delivery: Delivery | undefined): void;
+  deliver(
+    msg: InboundMessage,
+    missed: boolean,
+    delivery: Delivery | undefined,
+    access: Access,
+  ): void;
   /** Whether the hub is shutting down. */
   stopping(): boolean;
   /**
@@ -124,6 +131,6 @@ export class InboundPipeline {
       ? deps.cursors()?.begin(msg.channelId, msg.id)
       : undefined;
     if (deps.relay.interceptText(msg, view.access) || verdictOnly) return delivery?.done();
-    deps.deliver(msg, missed, delivery);
+    deps.deliver(msg, missed, delivery, view.access);
   }
 }
