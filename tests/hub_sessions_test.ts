@@ -197,6 +197,48 @@ Deno.test(
 );
 
 Deno.test(
+  "with several sessions, a late click Discord refuses (10062) still decides and the copy loses its buttons by REST",
+  E2E,
+  () =>
+    withTrio(async (t) => {
+      const { w, api, web } = t;
+      await api.client.notification({
+        method: REQUEST,
+        params: {
+          request_id: "kmnop",
+          tool_name: "Bash",
+          description: "run something",
+          input_preview: '{"command":"ls"}',
+        },
+      });
+      const prompt = await w.emu.waitFor(() =>
+        w.emu.messages(w.aliceDm).find((m) => m.components.length > 0 && /kmnop/.test(m.content)), {
+        message: "the prompt",
+        timeoutMs: 8000,
+      });
+      const o = await w.emu.clickButton({
+        userId: w.alice.id,
+        messageId: prompt.id,
+        customId: "perm:allow:kmnop",
+        lateByMs: 3_500,
+      });
+      assert(!o.acknowledged);
+      await api.waitForNotification(VERDICT);
+      await w.emu.waitFor(() =>
+        w.emu.message(w.aliceDm, prompt.id)!.components.length === 0, {
+        message: "the refused copy edited without buttons",
+      });
+      assertMatch(w.emu.message(w.aliceDm, prompt.id)!.content, /api/);
+      assertEquals(
+        web.notifications.filter((n) =>
+          n.method === VERDICT
+        ),
+        [],
+      );
+    }),
+);
+
+Deno.test(
   "a session joining and leaving while messages flow: nothing is lost, labels follow the count",
   E2E,
   async () => {

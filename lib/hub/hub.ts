@@ -123,8 +123,9 @@ export function startHub(opts: HubOptions): Hub {
         const answer = await relay.click(click);
         const owner = ownerName(parseButtonId(click.customId)?.requestId);
         if (answer.kind === "update" && owner && answer.body.content) {
+          // Keeps patchIfRefused: a late click's copy is still edited over REST.
           return {
-            kind: "update",
+            ...answer,
             body: { ...answer.body, content: namePromptContent(answer.body.content, owner) },
           };
         }
