@@ -8,7 +8,7 @@
  * @module
  */
 import { readEnv } from "../core/env.ts";
-import { loadConfig, resolveStateDir } from "../core/config.ts";
+import { DEFAULT_API_URL, loadConfig, resolveStateDir } from "../core/config.ts";
 import { AccessStore } from "../access/store.ts";
 import { lockPath, readHolder } from "../lifecycle/instance_lock.ts";
 import { CHANNEL_OFF_ENV, DISK_CACHE_ENV } from "../diagnose/delivery.ts";
@@ -52,7 +52,7 @@ export async function gatherFacts(io: GatherIo): Promise<DoctorFacts> {
     stateDir = `(unknown: ${describeError(err)})`;
   }
   let token: string | undefined;
-  let apiUrl = "https://discord.com/api";
+  let apiUrl = DEFAULT_API_URL;
   let configError: string | undefined;
   let tokenSource: DoctorFacts["tokenSource"];
   try {
