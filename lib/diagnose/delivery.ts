@@ -53,10 +53,15 @@ export const DISK_CACHE_ENV = "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF";
 /** The launcher's hand-over of Claude Code's argv (a JSON array of strings). */
 export const CLAUDE_ARGV_ENV = "DISCORD_CLAUDE_ARGV";
 
-/** Every variable {@link deliveryProblems} reads. */
-export const DELIVERY_ENV: readonly string[] = [
+/** Every variable {@link envProblems} reads. */
+export const CHANNEL_SWITCH_ENV: readonly string[] = [
   ...CHANNEL_OFF_ENV.map((v) => v.name),
   DISK_CACHE_ENV,
+];
+
+/** Every variable {@link deliveryProblems} reads. */
+export const DELIVERY_ENV: readonly string[] = [
+  ...CHANNEL_SWITCH_ENV,
   CLAUDE_ARGV_ENV,
   "CLAUDE_PLUGIN_ROOT",
 ];
