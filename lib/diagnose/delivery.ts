@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { claudeArgvFromEnv } from "../lifecycle/orphan_watch.ts";
 
 /** One reason messages will (or may) be dropped, with the one fix. */
 export interface DeliveryProblem {
@@ -253,17 +254,10 @@ export function identityFromEnv(env: Record<string, string | undefined>): Bridge
 /**
  * Claude Code's argv from the launcher's variable: a JSON array of strings,
  * or undefined when absent or malformed (then nothing is concluded from it).
+ * Decoded by the launcher's own {@link claudeArgvFromEnv}.
  */
 export function argvFromEnv(env: Record<string, string | undefined>): string[] | undefined {
-  const raw = env[CLAUDE_ARGV_ENV];
-  if (!raw) return undefined;
-  try {
-    const parsed = JSON.parse(raw);
-    if (Array.isArray(parsed) && parsed.every((a) => typeof a === "string")) return parsed;
-  } catch {
-    // malformed: unknown
-  }
-  return undefined;
+  return claudeArgvFromEnv(env[CLAUDE_ARGV_ENV]);
 }
 
 /** Everything the bridge can tell at start about messages being dropped. */
