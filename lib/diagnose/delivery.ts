@@ -14,6 +14,7 @@
  *
  * @module
  */
+import { claudeArgvFromEnv } from "../lifecycle/orphan_watch.ts";
 
 /** One reason messages will (or may) be dropped, with the one fix. */
 export interface DeliveryProblem {
@@ -53,10 +54,15 @@ export const DISK_CACHE_ENV = "CLAUDE_CODE_GB_DISK_CACHE_WHEN_TELEMETRY_OFF";
 /** The launcher's hand-over of Claude Code's argv (a JSON array of strings). */
 export const CLAUDE_ARGV_ENV = "DISCORD_CLAUDE_ARGV";
 
-/** Every variable {@link deliveryProblems} reads. */
-export const DELIVERY_ENV: readonly string[] = [
+/** Every variable {@link envProblems} reads. */
+export const CHANNEL_SWITCH_ENV: readonly string[] = [
   ...CHANNEL_OFF_ENV.map((v) => v.name),
   DISK_CACHE_ENV,
+];
+
+/** Every variable {@link deliveryProblems} reads. */
+export const DELIVERY_ENV: readonly string[] = [
+  ...CHANNEL_SWITCH_ENV,
   CLAUDE_ARGV_ENV,
   "CLAUDE_PLUGIN_ROOT",
 ];
@@ -248,17 +254,10 @@ export function identityFromEnv(env: Record<string, string | undefined>): Bridge
 /**
  * Claude Code's argv from the launcher's variable: a JSON array of strings,
  * or undefined when absent or malformed (then nothing is concluded from it).
+ * Decoded by the launcher's own {@link claudeArgvFromEnv}.
  */
 export function argvFromEnv(env: Record<string, string | undefined>): string[] | undefined {
-  const raw = env[CLAUDE_ARGV_ENV];
-  if (!raw) return undefined;
-  try {
-    const parsed = JSON.parse(raw);
-    if (Array.isArray(parsed) && parsed.every((a) => typeof a === "string")) return parsed;
-  } catch {
-    // malformed: unknown
-  }
-  return undefined;
+  return claudeArgvFromEnv(env[CLAUDE_ARGV_ENV]);
 }
 
 /** Everything the bridge can tell at start about messages being dropped. */

@@ -539,12 +539,21 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
       return;
     }
     if (!isPersonMessage(d)) return;
+    inChatOrder(d, handlers.onMessage, "message");
+  }
+
+  /** Reads `d` after the chat's earlier events, then hands it to `deliver`. */
+  function inChatOrder(
+    d: GatewayMessage,
+    deliver: (msg: InboundMessage) => void,
+    what: string,
+  ): void {
     const chat = d.channel_id;
     const previous = chatQueues.get(chat) ?? Promise.resolve();
     const next = previous
       .then(() => gatewayToInbound(d))
-      .then(handlers.onMessage, (err) => {
-        opts.log(`could not read message ${d.id}: ${describeError(err)}`);
+      .then(deliver, (err) => {
+        opts.log(`could not read ${what} ${d.id}: ${describeError(err)}`);
       });
     chatQueues.set(chat, next);
     next.finally(() => {
@@ -558,16 +567,7 @@ export function connectDiscord(opts: DiscordOptions, handlers: DiscordHandlers):
   function onGatewayEdit(d: GatewayMessage): void {
     if (!handlers.onEdit || !d?.id || !d.channel_id || !d.author || !d.edited_timestamp) return;
     if (d.author.id === botId() || !isPersonMessage(d)) return;
-    const chat = d.channel_id;
-    const next = (chatQueues.get(chat) ?? Promise.resolve())
-      .then(() => gatewayToInbound(d))
-      .then((m) => handlers.onEdit?.(m), (err) => {
-        opts.log(`could not read edit of message ${d.id}: ${describeError(err)}`);
-      });
-    chatQueues.set(chat, next);
-    next.finally(() => {
-      if (chatQueues.get(chat) === next) chatQueues.delete(chat);
-    });
+    inChatOrder(d, (m) => handlers.onEdit?.(m), "edit of message");
   }
 
   /** A reaction added by someone else than the bot. */

@@ -251,12 +251,6 @@ export function readRich(m: RawRich): RichParts {
   return parts;
 }
 
-/** True when {@link readRich} found anything to show. */
-export function hasRich(p: RichParts): boolean {
-  return !!p.quote || p.forwards.length > 0 || p.embeds.length > 0 || p.stickers.length > 0 ||
-    !!p.poll || !!p.voice;
-}
-
 /** How a reaction's emoji reads: the character itself, or `:name:` for a custom one. */
 export function emojiLabel(e: RawEmoji | null | undefined): string {
   if (!e) return "?";

@@ -8,10 +8,10 @@
  * @module
  */
 import { readEnv } from "../core/env.ts";
-import { loadConfig, resolveStateDir } from "../core/config.ts";
+import { DEFAULT_API_URL, loadConfig, resolveStateDir } from "../core/config.ts";
 import { AccessStore } from "../access/store.ts";
 import { lockPath, readHolder } from "../lifecycle/instance_lock.ts";
-import { CHANNEL_OFF_ENV, DISK_CACHE_ENV } from "../diagnose/delivery.ts";
+import { CHANNEL_SWITCH_ENV } from "../diagnose/delivery.ts";
 import { addSecret, describeError } from "../core/log.ts";
 import type { DoctorFacts, Fetched } from "./checks.ts";
 
@@ -24,8 +24,7 @@ export const DOCTOR_ENV: readonly string[] = [
   "DISCORD_STATE_DIR",
   "DISCORD_API_URL",
   "DISCORD_ACCESS_MODE",
-  ...CHANNEL_OFF_ENV.map((v) => v.name),
-  DISK_CACHE_ENV,
+  ...CHANNEL_SWITCH_ENV,
 ];
 
 const REST_TIMEOUT_MS = 10_000;
@@ -52,7 +51,7 @@ export async function gatherFacts(io: GatherIo): Promise<DoctorFacts> {
     stateDir = `(unknown: ${describeError(err)})`;
   }
   let token: string | undefined;
-  let apiUrl = "https://discord.com/api";
+  let apiUrl = DEFAULT_API_URL;
   let configError: string | undefined;
   let tokenSource: DoctorFacts["tokenSource"];
   try {
@@ -79,9 +78,7 @@ export async function gatherFacts(io: GatherIo): Promise<DoctorFacts> {
       (version) => ({ found: true as const, version: version.trim() }),
       (err) => ({ found: false as const, error: describeError(err) }),
     ),
-    env: Object.fromEntries(
-      [...CHANNEL_OFF_ENV.map((v) => v.name), DISK_CACHE_ENV].map((n) => [n, env[n]]),
-    ),
+    env: Object.fromEntries(CHANNEL_SWITCH_ENV.map((n) => [n, env[n]])),
     registrations: registrations(env, io.cwd),
   };
 

@@ -23,26 +23,8 @@ export async function runDoctor(
     env,
     fetch,
     cwd: env.INIT_CWD || Deno.cwd(),
-    async claudeVersion() {
-      const out = await new Deno.Command("claude", {
-        args: ["--version"],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      if (!out.success) throw new Error(`claude --version exited with ${out.code}`);
-      return new TextDecoder().decode(out.stdout);
-    },
-    async pluginOptions(id) {
-      const out = await new Deno.Command("claude", {
-        args: ["plugin", "configure", id, "--json"],
-        stdin: "null",
-        stdout: "piped",
-        stderr: "null",
-      }).output();
-      if (!out.success) throw new Error(`claude plugin configure exited with ${out.code}`);
-      return new TextDecoder().decode(out.stdout);
-    },
+    claudeVersion: () => claudeOutput(["--version"]),
+    pluginOptions: (id) => claudeOutput(["plugin", "configure", id, "--json"]),
   });
   const results = runChecks(facts);
   for (const r of results) print(redact(formatResult(r)));
@@ -56,6 +38,23 @@ export async function runDoctor(
       : "All checks passed.",
   );
   return exitCode(results);
+}
+
+/**
+ * What `claude <args>` prints on stdout; throws naming the subcommand (its
+ * first two words) when it exits non-zero.
+ */
+async function claudeOutput(args: string[]): Promise<string> {
+  const out = await new Deno.Command("claude", {
+    args,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "null",
+  }).output();
+  if (!out.success) {
+    throw new Error(`claude ${args.slice(0, 2).join(" ")} exited with ${out.code}`);
+  }
+  return new TextDecoder().decode(out.stdout);
 }
 
 if (import.meta.main) {

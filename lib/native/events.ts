@@ -18,6 +18,7 @@ import type { ReactionFacts } from "../discord/raw.ts";
 import { decideInbound, type InboundFacts } from "../access/gate.ts";
 import type { ChannelEvent, InboundMessage } from "../core/notification.ts";
 import { toChannelEvent } from "../core/notification.ts";
+import { describeError } from "../core/log.ts";
 import { cleanMetaValue, cutUnits, neutralizeContent, shapeMeta } from "../text/sanitize.ts";
 import { withholdQuote } from "../tools/author_gate.ts";
 import type { Tool } from "../tools/tool.ts";
@@ -292,13 +293,13 @@ export class NativeEvents {
 
   #react(chatId: string, messageId: string, emoji: string): void {
     this.#deps.discord()?.addReaction(chatId, messageId, emoji).catch((err) =>
-      this.#deps.log(`could not add status reaction ${emoji}: ${String(err?.message ?? err)}`)
+      this.#deps.log(`could not add status reaction ${emoji}: ${describeError(err)}`)
     );
   }
 
   #unreact(chatId: string, messageId: string, emoji: string): void {
     this.#deps.discord()?.removeReaction?.(chatId, messageId, emoji).catch((err) =>
-      this.#deps.log(`could not remove status reaction ${emoji}: ${String(err?.message ?? err)}`)
+      this.#deps.log(`could not remove status reaction ${emoji}: ${describeError(err)}`)
     );
   }
 }

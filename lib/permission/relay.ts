@@ -23,7 +23,7 @@ import { DEFAULT_PERMISSION_TIMEOUT_SECONDS } from "../access/schema.ts";
 import type { ButtonClick, DiscordPort, InteractionAnswer, MessageBody } from "../discord/port.ts";
 import { describeError } from "../core/log.ts";
 import type { PermissionRequest } from "./prompt.ts";
-import type { PromptLedger } from "./ledger.ts";
+import type { LedgerClosed, PromptLedger } from "./ledger.ts";
 import { renderDetails, renderExpired, renderOutcome, renderPrompt } from "./prompt.ts";
 import { parseButtonId, parseTextVerdict } from "./verdict.ts";
 
@@ -35,10 +35,8 @@ interface Copy {
   stale?: boolean;
 }
 
-type Status =
-  | { kind: "open" }
-  | { kind: "decided"; behavior: "allow" | "deny"; by: string; via: "button" | "text" }
-  | { kind: "expired" };
+/** Open, or closed as the ledger records it (decided by someone, or expired). */
+type Status = { kind: "open" } | LedgerClosed;
 
 interface Prompt {
   req: PermissionRequest;
@@ -335,13 +333,7 @@ export class PermissionRelay {
     const left = ledger.takeLeftovers().filter((e) => !this.#prompts.has(e.request_id));
     await Promise.all(left.map(async (entry) => {
       const req = { ...entry, input_preview: "" };
-      const body = entry.closed?.kind === "decided"
-        ? renderOutcome(req, {
-          behavior: entry.closed.behavior,
-          decidedBy: entry.closed.by,
-          via: entry.closed.via,
-        })
-        : renderExpired(req);
+      const body = closedView(req, entry.closed ?? { kind: "expired" });
       let closed = 0;
       let failed = 0;
       await Promise.all(entry.copies.map(async (copy) => {
@@ -458,13 +450,7 @@ export class PermissionRelay {
       this.#updateLedger(prompt);
       return;
     }
-    const body = status.kind === "decided"
-      ? renderOutcome(prompt.req, {
-        behavior: status.behavior,
-        decidedBy: status.by,
-        via: status.via,
-      })
-      : renderExpired(prompt.req);
+    const body = closedView(prompt.req, status);
     try {
       await discord.editMessage(copy.chatId, copy.messageId, body);
       copy.stale = false;
@@ -492,13 +478,7 @@ export class PermissionRelay {
       ledger.forget(prompt.req.request_id);
       return;
     }
-    ledger.record(
-      prompt.req,
-      pending,
-      status.kind === "decided"
-        ? { kind: "decided", behavior: status.behavior, by: status.by, via: status.via }
-        : { kind: "expired" },
-    );
+    ledger.record(prompt.req, pending, status);
   }
 
   /** Removes the buttons of a clicked copy this process knows nothing about; never rejects. */
@@ -525,6 +505,13 @@ export class PermissionRelay {
       }
     }
   }
+}
+
+/** What a copy of a closed prompt shows: who decided it and how, or that it expired. */
+function closedView(req: PermissionRequest, closed: LedgerClosed): MessageBody {
+  return closed.kind === "decided"
+    ? renderOutcome(req, { behavior: closed.behavior, decidedBy: closed.by, via: closed.via })
+    : renderExpired(req);
 }
 
 /**

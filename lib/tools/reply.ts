@@ -5,7 +5,7 @@
  */
 import { z } from "zod";
 import { DISCORD_MESSAGE_LIMIT } from "../discord/limits.ts";
-import type { FileUpload, MessageBody } from "../discord/port.ts";
+import type { FileUpload } from "../discord/port.ts";
 import { COUNTERFEIT_REFUSAL, imitatesPermissionPrompt } from "../permission/prompt.ts";
 import { planOutbound } from "../text/outbound.ts";
 import { describeDiscordErrorLite } from "./errors.ts";
@@ -29,24 +29,6 @@ export const ReplyInput = z.object({
     `Absolute paths of files to attach to the first message (at most ${MAX_FILES})`,
   ),
 });
-
-/**
- * Builds the chunk bodies of one reply (Markdown shaped for Discord, tables
- * and code kept whole), deciding which chunks quote `reply_to`. See
- * {@link planOutbound}; this keeps the bodies only.
- */
-export function planReply(
-  text: string,
-  opts: {
-    limit: number;
-    mode: "length" | "newline";
-    replyTo?: string;
-    replyToMode: "off" | "first" | "all";
-    maxMessages?: number;
-  },
-): MessageBody[] {
-  return planOutbound(text, opts).bodies;
-}
 
 /** The `reply` tool. */
 export const replyTool = defineTool({
