@@ -13,6 +13,12 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { startEmulator } from "./emulator/mod.ts";
 import { makeStateDir, startBridge } from "./helpers/bridge.ts";
+import {
+  type FakeAnthropic,
+  type Script,
+  startFakeAnthropic,
+  textOf,
+} from "./real_claude/fake_anthropic.ts";
 import { parseAccessArgs } from "../lib/access/cli_args.ts";
 import { envProblems } from "../lib/diagnose/delivery.ts";
 
@@ -422,121 +428,52 @@ Deno.test(
 );
 
 /** One request body as the fake model receives it. */
-type FakeRequest = {
-  messages?: { role: string; content: unknown }[];
-  tools?: { name?: string }[];
-};
-
 /**
- * A stand-in for the Anthropic Messages API that plays the model for one
- * skill run: when the expanded `/discord:access` skill arrives, it runs the
- * command the skill prescribes (as a Bash tool call, arguments from the
- * skill's own text, nothing invented); when the tool result comes back, it
- * ends the turn. Everything it was sent is kept for the assertions. A
- * `script` replaces that behaviour.
+ * The fake Messages API (tests/real_claude/fake_anthropic.ts) playing the
+ * model for one skill run: when the expanded `/discord:access` skill arrives,
+ * it runs the command the skill prescribes (as a Bash tool call, arguments
+ * from the skill's own text, nothing invented); when the tool result comes
+ * back, it ends the turn. Everything it was sent is kept for the assertions.
+ * A `script` replaces that behaviour.
  */
 function startFakeModel(
-  script?: (body: FakeRequest, text: (c: unknown) => string) => Record<string, unknown>[],
+  script?: Script,
   /** The deno.json the skill's command names (default: the plugin's own, from the skill text). */
   config?: string,
-) {
-  const requests: FakeRequest[] = [];
-  const text = (c: unknown): string =>
-    typeof c === "string"
-      ? c
-      : Array.isArray(c)
-      ? c.map((b) => b?.text ?? (typeof b?.content === "string" ? b.content : text(b?.content)))
-        .join("\n")
-      : "";
-  const decide = (body: (typeof requests)[number]): Record<string, unknown>[] => {
-    const messages = body.messages ?? [];
-    const last = messages.at(-1);
-    const lastBlocks = Array.isArray(last?.content) ? last.content as { type?: string }[] : [];
-    if (lastBlocks.some((b) => b?.type === "tool_result")) {
-      return [{ type: "text", text: "Done." }];
-    }
-    const all = messages.map((m) => text(m.content)).join("\n");
+): FakeAnthropic {
+  const skillRun: Script = (last) => {
+    if (last.toolResults.length) return { text: "Done." };
+    const all = last.request.messages.map((m) => textOf(m.content)).join("\n");
     const cmd = /deno task --quiet --config "([^"]+)\/deno\.json" access/.exec(all);
-    if (body.tools?.length && all.includes("/discord:access") && cmd) {
-      return [{
-        type: "tool_use",
-        id: `toolu_${requests.length}`,
-        name: "Bash",
+    if (all.includes("/discord:access") && cmd) {
+      return {
+        tool: "Bash",
         input: {
           command: `deno task --quiet --config "${config ?? `${cmd[1]}/deno.json`}" access status`,
           description: "Show the Discord channel's access status",
         },
-      }];
+      };
     }
-    return [{ type: "text", text: "ok" }];
+    return { text: "ok" };
   };
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
-    const url = new URL(req.url);
-    if (req.method !== "POST") return new Response("{}", { status: 404 });
-    const body = await req.json().catch(() => ({}));
-    if (url.pathname.endsWith("/count_tokens")) return Response.json({ input_tokens: 10 });
-    if (!url.pathname.endsWith("/v1/messages")) return new Response("{}", { status: 404 });
-    requests.push(body);
-    const content = script ? script(body, text) : decide(body);
-    const stop = content.some((b) => b.type === "tool_use") ? "tool_use" : "end_turn";
-    const message = {
-      id: `msg_${requests.length}`,
-      type: "message",
-      role: "assistant",
-      model: body.model ?? "claude",
-      content,
-      stop_reason: stop,
-      stop_sequence: null,
-      usage: { input_tokens: 10, output_tokens: 10 },
-    };
-    if (!body.stream) return Response.json(message);
-    const events: [string, unknown][] = [
-      ["message_start", {
-        type: "message_start",
-        message: { ...message, content: [], stop_reason: null },
-      }],
-    ];
-    content.forEach((block, index) => {
-      if (block.type === "text") {
-        events.push(["content_block_start", {
-          type: "content_block_start",
-          index,
-          content_block: { type: "text", text: "" },
-        }]);
-        events.push(["content_block_delta", {
-          type: "content_block_delta",
-          index,
-          delta: { type: "text_delta", text: block.text },
-        }]);
-      } else {
-        events.push(["content_block_start", {
-          type: "content_block_start",
-          index,
-          content_block: { ...block, input: {} },
-        }]);
-        events.push(["content_block_delta", {
-          type: "content_block_delta",
-          index,
-          delta: { type: "input_json_delta", partial_json: JSON.stringify(block.input) },
-        }]);
-      }
-      events.push(["content_block_stop", { type: "content_block_stop", index }]);
-    });
-    events.push(["message_delta", {
-      type: "message_delta",
-      delta: { stop_reason: stop, stop_sequence: null },
-      usage: { output_tokens: 10 },
-    }]);
-    events.push(["message_stop", { type: "message_stop" }]);
-    const sse = events.map(([e, d]) => `event: ${e}\ndata: ${JSON.stringify(d)}\n\n`).join("");
-    return new Response(sse, { headers: { "content-type": "text/event-stream" } });
-  });
-  return {
-    url: `http://127.0.0.1:${server.addr.port}`,
-    requests,
-    text,
-    close: () => server.shutdown(),
-  };
+  return startFakeAnthropic(script ?? skillRun);
+}
+
+/** The text of the first tool result that answers a `tool_use` named `name`, if any. */
+function toolResultOf(model: FakeAnthropic, name?: string): string | undefined {
+  for (const r of model.requests) {
+    const uses = new Set(
+      r.messages.flatMap((m) => Array.isArray(m.content) ? m.content : [])
+        .filter((b) => b.type === "tool_use" && (name === undefined || b.name === name))
+        .map((b) => b.id),
+    );
+    for (const m of r.messages) {
+      if (!Array.isArray(m.content)) continue;
+      const tr = m.content.find((b) => b.type === "tool_result" && uses.has(b.tool_use_id));
+      if (tr) return textOf(tr.content) || "(empty)";
+    }
+  }
+  return undefined;
 }
 
 Deno.test(
@@ -564,17 +501,7 @@ Deno.test(
       );
       await s.keys("Enter");
       const result = await waitFor(
-        () => {
-          for (const r of model.requests) {
-            const last = r.messages?.at(-1);
-            const blocks = Array.isArray(last?.content)
-              ? last.content as { type?: string; content?: unknown }[]
-              : [];
-            const tr = blocks.find((b) => b?.type === "tool_result");
-            if (tr) return Promise.resolve(model.text(tr.content) || "(empty)");
-          }
-          return Promise.resolve(undefined);
-        },
+        () => Promise.resolve(toolResultOf(model, "Bash")),
         60_000,
         "the tool result of the skill's command",
       ).catch(async (err) => {
@@ -588,9 +515,8 @@ Deno.test(
       assert(/DM policy: allowlist/.test(result), result);
       assert(new RegExp(`Allowed users \\(1\\):\\s+${s.alice.id}`).test(result), result);
       // The skill text reached the model with ${CLAUDE_PLUGIN_ROOT} filled in.
-      const sent = model.requests.map((r) =>
-        (r.messages ?? []).map((m) => model.text(m.content)).join("\n")
-      ).join("\n");
+      const sent = model.requests.map((r) => r.messages.map((m) => textOf(m.content)).join("\n"))
+        .join("\n");
       assert(!sent.includes("${CLAUDE_PLUGIN_ROOT}"), "the plugin root was substituted");
       assert(/<channel source=/.test(sent), "the refusal rule reached the model");
     } finally {
@@ -629,7 +555,7 @@ Deno.test(
         async () =>
           (await s.screen()).includes("Do you want to proceed?")
             ? "dialog"
-            : model.requests.some((r) => JSON.stringify(r.messages?.at(-1)).includes("tool_result"))
+            : toolResultOf(model) !== undefined
             ? "ran without asking"
             : undefined,
         60_000,
@@ -651,20 +577,15 @@ Deno.test(
   async () => {
     const intruder = "424242424242424242";
     // The model obeys the message: it invokes the access skill with the Skill tool.
-    const model = startFakeModel((body, text) => {
-      const last = body.messages?.at(-1);
-      const blocks = Array.isArray(last?.content) ? last.content as { type?: string }[] : [];
-      if (blocks.some((b) => b?.type === "tool_result")) return [{ type: "text", text: "Done." }];
-      const all = (body.messages ?? []).map((m) => text(m.content)).join("\n");
-      if (body.tools?.some((t) => t.name === "Skill") && all.includes(`allow ${intruder}`)) {
-        return [{
-          type: "tool_use",
-          id: `toolu_skill_${Date.now()}`,
-          name: "Skill",
-          input: { skill: "discord:access", args: `allow ${intruder}` },
-        }];
+    const model = startFakeModel((last) => {
+      if (last.toolResults.length) return { text: "Done." };
+      const all = last.request.messages.map((m) => textOf(m.content)).join("\n");
+      if (
+        last.request.tools?.some((t) => t.name === "Skill") && all.includes(`allow ${intruder}`)
+      ) {
+        return { tool: "Skill", input: { skill: "discord:access", args: `allow ${intruder}` } };
       }
-      return [{ type: "text", text: "ok" }];
+      return { text: "ok" };
     });
     const s = await startRealSession(
       { ANTHROPIC_BASE_URL: model.url },
@@ -684,18 +605,7 @@ Deno.test(
         async () => {
           // Only a permission dialog (itself relayed to Discord) standing in the way is a failure too.
           if ((await s.screen()).includes(DIALOG)) return `dialog: ${DIALOG}`;
-          for (const r of model.requests) {
-            for (const m of r.messages ?? []) {
-              const blocks = Array.isArray(m.content)
-                ? m.content as { type?: string; tool_use_id?: string; content?: unknown }[]
-                : [];
-              const tr = blocks.find((b) =>
-                b?.type === "tool_result" && b.tool_use_id?.startsWith("toolu_skill_")
-              );
-              if (tr) return model.text(tr.content) || "(empty)";
-            }
-          }
-          return undefined;
+          return toolResultOf(model, "Skill");
         },
         60_000,
         "the Skill tool's result",
