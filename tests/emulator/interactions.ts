@@ -7,7 +7,7 @@
  */
 import type { Messages } from "./messages.ts";
 import type { Gateway } from "./gateway.ts";
-import type { Message, User, World } from "./state.ts";
+import type { Channel, Message, User, World } from "./state.ts";
 import { ApiError, Errors, formError, validateMessagePayload } from "./validate.ts";
 import type { FileInput } from "./messages.ts";
 
@@ -138,50 +138,11 @@ export class Interactions {
     };
     this.records.push(record);
     this.#byId.set(id, record);
-    const guildId = channel.guild_id;
-    const payload: Record<string, unknown> = {
-      app_permissions: guildId ? "1071698660929" : "1125899906842623",
-      application_id: this.applicationId,
-      attachment_size_limit: 10_485_760,
-      authorizing_integration_owners: guildId ? { "0": guildId } : { "1": user.id },
-      channel: channelPartial(channel),
-      channel_id: channel.id,
-      context: guildId ? 0 : 1,
+    return this.#dispatch(record, channel, user, {
       data: { component_type: 2, custom_id: opts.customId, id: button.id ?? 1 },
-      entitlement_sku_ids: [],
-      entitlements: [],
-      id,
-      locale: "en-US",
       message: this.messages.serialize(message, "rest"),
-      token,
       type: 3,
-      version: 1,
-    };
-    if (guildId) {
-      payload.guild_id = guildId;
-      payload.guild = { id: guildId, locale: "en-US", features: [] };
-      payload.guild_locale = "en-US";
-      payload.member = { ...world.member(guildId, user.id, true), permissions: "1071698660929" };
-    } else {
-      payload.user = { ...user };
-    }
-    const promise = new Promise<InteractionOutcome>((resolve) => {
-      record.resolve = resolve;
-      record.timer = setTimeout(() => {
-        record.timer = undefined;
-        if (record.callback) return;
-        record.resolve = undefined;
-        resolve({
-          acknowledged: false,
-          ms: performance.now() - record.dispatchedAt,
-          interactionId: id,
-          ephemeral: false,
-        });
-      }, Math.max(0, CALLBACK_WINDOW_MS - (opts.lateByMs ?? 0)));
-    });
-    record.dispatchedAt = performance.now();
-    this.gateway.dispatch("INTERACTION_CREATE", payload);
-    return promise;
+    }, Math.max(0, CALLBACK_WINDOW_MS - (opts.lateByMs ?? 0)));
   }
 
   /** An ephemeral response or follow-up shown to `userId`. */
@@ -243,6 +204,30 @@ export class Interactions {
     };
     this.records.push(record);
     this.#byId.set(id, record);
+    return this.#dispatch(record, channel, user, {
+      data: {
+        id: command.id,
+        name: command.name,
+        type: 1,
+        ...(options.length ? { options } : {}),
+      },
+      type: 2,
+    }, CALLBACK_WINDOW_MS);
+  }
+
+  /**
+   * Sends INTERACTION_CREATE with the envelope every interaction carries (the
+   * guild member or the DM user, the channel, the token) around `fields`, and
+   * resolves once the bot answers or `windowMs` passes without an answer.
+   */
+  #dispatch(
+    record: InteractionRecord,
+    channel: Channel,
+    user: User,
+    fields: Record<string, unknown>,
+    windowMs: number,
+  ): Promise<InteractionOutcome> {
+    const world = this.world;
     const guildId = channel.guild_id;
     const payload: Record<string, unknown> = {
       app_permissions: guildId ? "1071698660929" : "1125899906842623",
@@ -252,19 +237,13 @@ export class Interactions {
       channel: channelPartial(channel),
       channel_id: channel.id,
       context: guildId ? 0 : 1,
-      data: {
-        id: command.id,
-        name: command.name,
-        type: 1,
-        ...(options.length ? { options } : {}),
-      },
       entitlement_sku_ids: [],
       entitlements: [],
-      id,
+      id: record.id,
       locale: "en-US",
-      token,
-      type: 2,
+      token: record.token,
       version: 1,
+      ...fields,
     };
     if (guildId) {
       payload.guild_id = guildId;
@@ -283,11 +262,12 @@ export class Interactions {
         resolve({
           acknowledged: false,
           ms: performance.now() - record.dispatchedAt,
-          interactionId: id,
+          interactionId: record.id,
           ephemeral: false,
         });
-      }, CALLBACK_WINDOW_MS);
+      }, windowMs);
     });
+    record.dispatchedAt = performance.now();
     this.gateway.dispatch("INTERACTION_CREATE", payload);
     return promise;
   }
